@@ -1,0 +1,98 @@
+# alluse — one C binary embedding LuaJIT.  `make` builds build/alluse.
+# Every library comes from pkg-config; `make deps` installs what is missing.
+
+BUILD   ?= build
+SAN     ?=
+ifeq ($(origin CC),default)
+  CC := gcc
+endif
+PREFIX  ?= /usr/local
+
+# lua-cjson's .pc file requires PUC Lua's lua5.1.pc; we run LuaJIT, which provides
+# the same 5.1 ABI, so a one-line shim in $(BUILD)/pkgconfig points lua5.1 at luajit.
+PCDIR   := $(BUILD)/pkgconfig
+PKGCONF := PKG_CONFIG_PATH=$(PCDIR)$${PKG_CONFIG_PATH:+:$$PKG_CONFIG_PATH} pkg-config
+PKGS    := luajit libuv libcurl openssl libpq sqlite3 libedit lua5.1-cjson
+
+ifeq ($(SAN),1)
+  BUILD := $(BUILD)-san
+  SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+  OPT := -O1 -g
+else
+  SANFLAGS :=
+  OPT := -O2 -g
+endif
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS   ?= $(OPT)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -Icore -I$(BUILD)/gen \
+             $(shell $(PKGCONF) --cflags $(PKGS) 2>/dev/null)
+# -rdynamic exports the au_ffi_* functions so LuaJIT's ffi.C can find them.
+ALL_LDFLAGS = $(SANFLAGS) -rdynamic $(LDFLAGS)
+LIBS = $(shell $(PKGCONF) --libs $(PKGS) 2>/dev/null) -lm
+
+CORE_SRC := $(shell find core -name '*.c' ! -name main.c | sort)
+CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
+LUA_SRC  := $(shell find lua -name '*.lua' | sort)
+CTEST_SRC := $(sort $(wildcard tests/c/test_*.c))
+CTEST_BIN := $(CTEST_SRC:tests/c/%.c=$(BUILD)/tests/c/%)
+
+.PHONY: all deps run test bench clean fuzz check-deps
+
+all: $(BUILD)/alluse
+
+deps:
+	@sh scripts/deps.sh
+
+$(PCDIR)/lua5.1.pc:
+	@mkdir -p $(PCDIR)
+	@printf 'Name: lua5.1\nDescription: LuaJIT standing in for Lua 5.1\nVersion: 5.1\nRequires: luajit\n' > $@
+
+# Regenerated every build, replaced only when the commit changes, so it does not force relinks.
+$(BUILD)/gen/buildinfo.h: FORCE
+	@mkdir -p $(@D)
+	@c=$$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown); \
+	 git diff --quiet HEAD -- 2>/dev/null || c="$$c-dirty"; \
+	 printf '#define AU_GIT_COMMIT "%s"\n' "$$c" > $@.tmp; \
+	 cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+FORCE:
+
+$(BUILD)/tools/lua2c: tools/lua2c.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 $(WARN) -o $@ $<
+
+$(BUILD)/gen/lua_embed.c: $(BUILD)/tools/lua2c $(LUA_SRC)
+	@mkdir -p $(@D)
+	$(BUILD)/tools/lua2c lua $(LUA_SRC) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/%.o: %.c $(PCDIR)/lua5.1.pc $(BUILD)/gen/buildinfo.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/obj/gen/lua_embed.o: $(BUILD)/gen/lua_embed.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/alluse: $(BUILD)/obj/core/main.o $(CORE_OBJ) $(BUILD)/obj/gen/lua_embed.o
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/c/%: tests/c/%.c tests/c/tap.h $(CORE_OBJ) $(BUILD)/obj/gen/lua_embed.o
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/c $(ALL_LDFLAGS) -o $@ $< $(CORE_OBJ) $(BUILD)/obj/gen/lua_embed.o $(LIBS)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+run: deps all
+	$(BUILD)/alluse exec scripts/demo.lua data/SPY-daily.csv reports/demo
+
+# Every TAP producer goes through one prove run: C unit tests, Lua tests, integration tests.
+test: deps all $(CTEST_BIN)
+	ALLUSE=$(abspath $(BUILD)/alluse) ALLUSE_BUILD=$(abspath $(BUILD)) SAN=$(SAN) \
+	  prove -f -e tests/tap-exec $(CTEST_BIN) $(sort $(wildcard tests/lua/test_*.lua)) \
+	    $(sort $(wildcard tests/integration/test_*.sh))
+
+bench: deps all
+	@sh bench/startup.sh $(BUILD)/alluse
+
+clean:
+	rm -rf build build-san

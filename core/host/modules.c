@@ -1,0 +1,9 @@
+/* The registry of C modules; see modules.h. */
+#include "host/modules.h"
+
+const au_c_module au_c_modules[] = {
+    {"cjson", luaopen_cjson},
+    {"alluse.core.host", luaopen_alluse_core_host},
+    {"alluse.core.crypto", luaopen_alluse_core_crypto},
+    {0, 0},
+};

@@ -1,0 +1,36 @@
+-- alluse test PATH...: run Lua test files (alluse.test) and print one TAP stream.
+-- A folder means every test_*.lua below it, in sorted order.  Exit 1 on any failure.
+local flags = require("alluse.flags")
+
+local function list_dir(dir, out)
+  local p = io.popen("find '" .. dir:gsub("'", "'\\''") .. "' -type f -name 'test_*.lua' | LC_ALL=C sort")
+  for line in p:lines() do out[#out + 1] = line end
+  p:close()
+end
+
+local function is_dir(path)
+  local f = io.open(path .. "/.", "r")
+  if f then f:close() return true end
+  return false
+end
+
+return {
+  usage = "alluse test PATH...",
+  description = "Run Lua test files written with alluse.test and print TAP (the plan comes last).\n"
+    .. "A folder stands for every test_*.lua file below it.",
+  run = function(_, args)
+    if #args == 0 then flags.usage_error("missing PATH (a test file or folder)") end
+    local files = {}
+    for _, a in ipairs(args) do
+      if is_dir(a) then
+        list_dir(a, files)
+      elseif io.open(a, "r") and io.open(a, "r"):close() then
+        files[#files + 1] = a
+      else
+        io.stderr:write("alluse test: no such file or folder: ", a, "\n")
+        return 1
+      end
+    end
+    return require("alluse.test").run_files(files) and 0 or 1
+  end,
+}
