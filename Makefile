@@ -65,7 +65,7 @@ $(BUILD)/gen/lua_embed.c: $(BUILD)/tools/lua2c $(LUA_SRC)
 	@mkdir -p $(@D)
 	$(BUILD)/tools/lua2c lua $(LUA_SRC) > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/obj/%.o: %.c $(PCDIR)/lua5.1.pc $(BUILD)/gen/buildinfo.h
+$(BUILD)/obj/%.o: %.c | $(PCDIR)/lua5.1.pc $(BUILD)/gen/buildinfo.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -91,8 +91,12 @@ test: deps all $(CTEST_BIN)
 	  prove -f -e tests/tap-exec $(CTEST_BIN) $(sort $(wildcard tests/lua/test_*.lua)) \
 	    $(sort $(wildcard tests/integration/test_*.sh))
 
-bench: deps all
-	@sh bench/startup.sh $(BUILD)/alluse
+$(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 $(WARN) -o $@ $<
+
+bench: deps all $(BUILD)/bench/startup
+	@sh bench/startup.sh $(BUILD)/alluse $(BUILD)/bench/startup
 
 clean:
 	rm -rf build build-san

@@ -82,6 +82,9 @@ function M.main(argv)
   -- error keeps its traceback from the point where it was raised and exits 1.
   local rok, status = xpcall(function() return spec.run(opts, args) end, function(e)
     if type(e) == "table" and e.usage then return e end
+    if type(e) ~= "string" and not (getmetatable(e) or {}).__tostring then
+      e = "(error object is a " .. type(e) .. " value)"
+    end
     return debug.traceback(tostring(e), 2)
   end)
   if not rok then
