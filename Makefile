@@ -96,7 +96,7 @@ $(BUILD)/bench/%: bench/%.c
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 $(WARN) -o $@ $<
 
 bench: deps all $(BUILD)/bench/startup
-	@sh bench/startup.sh $(BUILD)/alluse $(BUILD)/bench/startup
+	@sh bench/run.sh $(BUILD)/alluse $(BUILD)/bench/startup
 
 clean:
 	rm -rf build build-san
