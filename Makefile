@@ -15,7 +15,7 @@ PKGCONF := PKG_CONFIG_PATH=$(PCDIR)$${PKG_CONFIG_PATH:+:$$PKG_CONFIG_PATH} pkg-c
 PKGS    := luajit libuv libcurl openssl libpq sqlite3 libedit lua5.1-cjson
 
 ifeq ($(SAN),1)
-  BUILD := $(BUILD)-san
+  override BUILD := $(BUILD)-san
   SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
   OPT := -O1 -g
 else
