@@ -1,7 +1,7 @@
 -- bench/sandbox: what the watchdog's instrumentation costs a hot strategy loop.
 -- The same source runs as plain Lua and inside the sandbox; both are JIT-compiled.
 local sandbox = require("alluse.sandbox")
-local host = require("alluse.core.host")
+local clock = require("alluse.time")
 
 local N = 2e8
 local src = [[
@@ -18,9 +18,9 @@ local function time(fn)
   local best = math.huge
   local result
   for _ = 1, 3 do
-    local t0 = host.monotonic_us()
+    local t0 = clock.monotonic()
     result = fn()
-    best = math.min(best, host.monotonic_us() - t0)
+    best = math.min(best, clock.monotonic() - t0)
   end
   return best, result
 end

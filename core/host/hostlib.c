@@ -2,7 +2,7 @@
  *
  * build() -> {version, abi, commit, lua_path}; libraries() -> the versions of the
  * libraries linked and actually loaded (run-time, not compile-time, where the
- * library can tell); isatty(fd); monotonic_us(). */
+ * library can tell); isatty(fd). */
 #include <curl/curl.h>
 #include <lauxlib.h>
 #include <luajit.h>
@@ -10,7 +10,6 @@
 #include <openssl/crypto.h>
 #include <sqlite3.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -54,15 +53,6 @@ static int host_libraries(lua_State *L)
     return 1;
 }
 
-/* Monotonic clock in microseconds, for watchdogs and timeouts. */
-static int host_monotonic_us(lua_State *L)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    lua_pushnumber(L, (lua_Number)ts.tv_sec * 1e6 + (lua_Number)(ts.tv_nsec / 1000));
-    return 1;
-}
-
 static int host_isatty(lua_State *L)
 {
     int fd = (int)luaL_checkinteger(L, 1);
@@ -76,7 +66,6 @@ int luaopen_alluse_core_host(lua_State *L)
         {"build", host_build},
         {"libraries", host_libraries},
         {"isatty", host_isatty},
-        {"monotonic_us", host_monotonic_us},
         {NULL, NULL},
     };
     lua_createtable(L, 0, 3);

@@ -17,7 +17,7 @@
 -- raises.  pcall, xpcall and coroutine.resume inside the sandbox re-raise the
 -- watchdog's error, so a script cannot swallow it.
 local instrument = require("alluse.sandbox_instrument").instrument
-local host = require("alluse.core.host")
+local clock = require("alluse.time")
 
 local M = {}
 
@@ -96,7 +96,7 @@ function M.new(opts)
   -- Watchdog state; `armed` only while box:call runs.
   local wd = { left = CHECK_EVERY, deadline = 0, armed = false, expired = false, message = nil }
   box.wd = wd
-  local monotonic_us = host.monotonic_us
+  local monotonic_us = clock.monotonic
   local function expire()
     if not wd.expired then
       -- Name the script line that was running, as any other error would.
@@ -229,7 +229,7 @@ function Box:call(fn, ...)
   if wd.armed then return xpcall(fn, traceback, ...) end  -- nested call: one budget
   wd.armed, wd.expired, wd.message = true, false, nil
   wd.left = CHECK_EVERY
-  wd.deadline = host.monotonic_us() + self.budget_us
+  wd.deadline = clock.monotonic() + self.budget_us
   local res = { xpcall(fn, traceback, ...) }
   wd.armed = false
   if wd.expired and res[1] then
