@@ -73,6 +73,9 @@ like "$err" "missing\.lua" "missing script is named"
 echo 'local json = require("alluse.crypto") print(json.sha256_hex("abc"):sub(1, 8))' > lib.lua
 is "$("$ALLUSE" exec lib.lua)" "ba7816bf" "exec: the full library is available"
 
+echo 'print(type(package.preload.cjson), require("cjson").decode("[1,2]")[2])' > cj.lua
+is "$("$ALLUSE" exec cj.lua)" "function	2" "cjson is linked and registered in package.preload"
+
 # test: TAP out, exit status follows the results.
 mkdir -p t
 printf 'local t = require("alluse.test")\nt.ok(true, "fine")\nt.is(1, 1, "same")\n' > t/test_pass.lua
