@@ -71,7 +71,7 @@ end
 
 os.execute("mkdir -p '" .. outdir:gsub("'", "'\\''") .. "'")
 local out = assert(io.open(outdir .. "/demo.json", "w"))
-out:write(json.encode(result, { sorted = true, indent = true }), "\n")
+out:write(json.encode(result, { sorted = true, indent = 2 }), "\n")
 out:close()
 
 local md = {
