@@ -7,7 +7,7 @@ set -e
 PACKAGES="gcc make pkg-config git perl
 libluajit2-5.1-dev libuv1-dev libcurl4-openssl-dev libssl-dev libpq-dev libsqlite3-dev
 lua-cjson lua-cjson-dev libedit-dev
-tmux"
+tmux tzdata"
 
 missing=""
 for p in $PACKAGES; do
