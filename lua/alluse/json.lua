@@ -108,29 +108,41 @@ for i = 0, 31 do
   escapes[c] = escapes[c] or format("\\u%04x", i)
 end
 
+-- Length of the UTF-8 sequence at p[i], or 0 if it is not well formed.
+local function utf8_len(p, i, n)
+  local c = p[i]
+  local len, lo, hi = 0, 0x80, 0xBF
+  if c >= 0xC2 and c <= 0xDF then
+    len = 2
+  elseif c >= 0xE0 and c <= 0xEF then
+    len = 3
+    if c == 0xE0 then lo = 0xA0 elseif c == 0xED then hi = 0x9F end
+  elseif c >= 0xF0 and c <= 0xF4 then
+    len = 4
+    if c == 0xF0 then lo = 0x90 elseif c == 0xF4 then hi = 0x8F end
+  else
+    return 0
+  end
+  if i + len > n then return 0 end
+  c = p[i + 1]
+  if c < lo or c > hi then return 0 end
+  for j = i + 2, i + len - 1 do
+    c = p[j]
+    if c < 0x80 or c > 0xBF then return 0 end
+  end
+  return len
+end
+
 -- Byte position (from init, default 1) of the first byte that is not part of
 -- well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF), or nil.
 local function utf8_error(s, init)
   local i = init or 1
+  local p, n = ffi.cast("const uint8_t *", s), #s
   while true do
     i = find(s, "[\128-\255]", i)
     if not i then return nil end
-    local c, c2, c3, c4 = byte(s, i, i + 3)
-    local len, lo, hi = 0, 0x80, 0xBF
-    if c >= 0xC2 and c <= 0xDF then
-      len = 2
-    elseif c >= 0xE0 and c <= 0xEF then
-      len = 3
-      if c == 0xE0 then lo = 0xA0 elseif c == 0xED then hi = 0x9F end
-    elseif c >= 0xF0 and c <= 0xF4 then
-      len = 4
-      if c == 0xF0 then lo = 0x90 elseif c == 0xF4 then hi = 0x8F end
-    else
-      return i
-    end
-    if not c2 or c2 < lo or c2 > hi then return i end
-    if len >= 3 and (not c3 or c3 < 0x80 or c3 > 0xBF) then return i end
-    if len == 4 and (not c4 or c4 < 0x80 or c4 > 0xBF) then return i end
+    local len = utf8_len(p, i - 1, n)
+    if len == 0 then return i end
     i = i + len
   end
 end
@@ -389,31 +401,6 @@ local u8ptr = ffi.typeof("const uint8_t *")
 local function show_token(tok)
   if #tok > 40 then return sub(tok, 1, 40) .. "..." end
   return tok
-end
-
--- Length of the UTF-8 sequence at p[i], or 0 if it is not well formed.
-local function utf8_len(p, i, n)
-  local c = p[i]
-  local len, lo, hi = 0, 0x80, 0xBF
-  if c >= 0xC2 and c <= 0xDF then
-    len = 2
-  elseif c >= 0xE0 and c <= 0xEF then
-    len = 3
-    if c == 0xE0 then lo = 0xA0 elseif c == 0xED then hi = 0x9F end
-  elseif c >= 0xF0 and c <= 0xF4 then
-    len = 4
-    if c == 0xF0 then lo = 0x90 elseif c == 0xF4 then hi = 0x8F end
-  else
-    return 0
-  end
-  if i + len > n then return 0 end
-  c = p[i + 1]
-  if c < lo or c > hi then return 0 end
-  for j = i + 2, i + len - 1 do
-    c = p[j]
-    if c < 0x80 or c > 0xBF then return 0 end
-  end
-  return len
 end
 
 local function is_digit(c)
