@@ -41,6 +41,8 @@ for lib in luajit libuv libcurl openssl libpq sqlite; do
   like "$out" "^  $lib +.*[0-9]" "version shows $lib"
 done
 like "$("$ALLUSE" version)" "LuaJIT 2\.1" "LuaJIT version is the run-time one"
+echo 'local v = require("alluse.json").decode(io.read("*a")) local n = 0 for _ in pairs(v.libraries) do n = n + 1 end print(v.version ~= nil and v.commit ~= nil, n)' > vj.lua
+is "$("$ALLUSE" version --json | "$ALLUSE" exec vj.lua)" "true	6" "version --json: one object with the six libraries"
 
 # exec: arg table, varargs, exit status, errors with file:line and traceback.
 cat > args.lua <<'LUA'
