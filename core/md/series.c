@@ -5,6 +5,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void destroy_owned(md_series *s)
+{
+    free(s->time);
+    free(s->open);
+    free(s->high);
+    free(s->low);
+    free(s->close);
+    free(s->volume);
+    free(s->adj_close);
+    free(s);
+}
+
+/* A view's owner is the series whose columns it borrows. */
+static void destroy_view(md_series *v)
+{
+    md_series_release(v->owner);
+    free(v);
+}
+
 md_series *md_series_new(const char *symbol, int32_t timeframe, int with_adj_close)
 {
     if (symbol == NULL || strlen(symbol) >= MD_SYMBOL_MAX) return NULL;
@@ -12,6 +31,8 @@ md_series *md_series_new(const char *symbol, int32_t timeframe, int with_adj_clo
     if (s == NULL) return NULL;
     strcpy(s->symbol, symbol);
     s->timeframe = timeframe;
+    s->refs = 1;
+    s->destroy = destroy_owned;
     /* A non-NULL adj_close before the first reserve marks "this series has one". */
     if (with_adj_close) s->adj_close = malloc(sizeof(double));
     if (with_adj_close && s->adj_close == NULL) {
@@ -21,19 +42,19 @@ md_series *md_series_new(const char *symbol, int32_t timeframe, int with_adj_clo
     return s;
 }
 
+void md_series_retain(md_series *s)
+{
+    if (s) s->refs++;
+}
+
+void md_series_release(md_series *s)
+{
+    if (s && --s->refs == 0) s->destroy(s);
+}
+
 void md_series_free(md_series *s)
 {
-    if (s == NULL) return;
-    if (s->owner == NULL) {
-        free(s->time);
-        free(s->open);
-        free(s->high);
-        free(s->low);
-        free(s->close);
-        free(s->volume);
-        free(s->adj_close);
-    }
-    free(s);
+    md_series_release(s);
 }
 
 /* Grow one column; on failure the old block stays valid (realloc's contract). */
@@ -100,7 +121,12 @@ md_series *md_series_view(md_series *s, int64_t from, int64_t to)
     v->timeframe = s->timeframe;
     v->n = to - from;
     v->cap = 0;
-    v->owner = s->owner ? s->owner : s;
+    v->refs = 1;
+    v->destroy = destroy_view;
+    /* Borrow from the series that really holds the columns, not from another view. */
+    md_series *root = s->destroy == destroy_view ? s->owner : s;
+    md_series_retain(root);
+    v->owner = root;
     v->time = s->time + from;
     v->open = s->open + from;
     v->high = s->high + from;

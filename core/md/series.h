@@ -3,9 +3,15 @@
  *
  * Columns: time (int64 µs UTC, the bar's open), open, high, low, close, volume and,
  * when the source had one, adj_close (NULL otherwise).  A series either owns heap
- * columns (md_series_new + md_series_append; md_series_free frees them) or views
- * columns owned by someone else (a memory-mapped store file, a parent series):
- * then `owner` is that someone and md_series_free frees only the struct.
+ * columns (md_series_new + md_series_append) or views columns owned by someone else
+ * (a memory-mapped store file, a parent series): then `owner` is non-NULL and the
+ * series cannot be appended to.
+ *
+ * Lifetime is reference-counted, because Lua hands out column arrays that must keep
+ * their memory alive after the series object itself is dropped: md_series_retain
+ * adds a reference, md_series_release drops one and destroys the series (heap
+ * columns freed, mapping unmapped, parent released) when none is left.
+ * md_series_free is md_series_release.
  *
  * Times are strictly increasing; md_series_append refuses anything else.
  *
@@ -35,10 +41,14 @@ typedef struct md_series {
     double *open, *high, *low, *close, *volume;
     double *adj_close; /* NULL when absent */
     void *owner;       /* non-NULL: columns belong to it, not to this series */
+    int32_t refs;      /* see md_series_retain / md_series_release */
+    void (*destroy)(struct md_series *s); /* how the last release frees this kind */
 } md_series;
 
 /* A new, empty, owned series; NULL on out of memory or a symbol too long. */
 md_series *md_series_new(const char *symbol, int32_t timeframe, int with_adj_close);
+void md_series_retain(md_series *s);
+void md_series_release(md_series *s);
 void md_series_free(md_series *s);
 
 /* Make room for at least n rows; 0 or -1 (out of memory, series unchanged). */
@@ -52,8 +62,9 @@ int md_series_append(md_series *s, int64_t time, double open, double high, doubl
 /* Index of the first bar with time >= t (n if none): binary search. */
 int64_t md_series_lower_bound(const md_series *s, int64_t t);
 
-/* A view of rows [from, to) of s: no copy.  The view's owner is s (or s's owner),
- * so s must outlive it.  NULL on out of memory; indexes are clamped to [0, n]. */
+/* A view of rows [from, to) of s: no copy.  The view holds a reference to the series
+ * that owns the columns, so releasing s first is safe.  NULL on out of memory;
+ * indexes are clamped to [0, n]. */
 md_series *md_series_view(md_series *s, int64_t from, int64_t to);
 
 /* Bars with from <= time < to, as a view (see md_series_view). */
