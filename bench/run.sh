@@ -8,3 +8,4 @@ echo "startup: alluse version, start to exit (goal: median < 20 ms); /bin/true f
 printf '  alluse version  '; "$startup" 200 "$bin" version
 printf '  /bin/true       '; "$startup" 200 /bin/true
 ALLUSE_LUA_PATH= "$bin" exec bench/sandbox.lua
+ALLUSE_LUA_PATH= "$bin" exec bench/store.lua
