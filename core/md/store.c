@@ -244,12 +244,23 @@ int md_store_read_info(const char *path, md_store_info *info, char *err, size_t 
     unsigned char h[MD_STORE_HEADER_SIZE];
     struct stat st;
     ssize_t got = fstat(fd, &st) == 0 ? pread(fd, h, sizeof h, 0) : -1;
-    close(fd);
     if (got < 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        close(fd);
         return -1;
     }
-    return check_header(path, h, (size_t)got, (int64_t)st.st_size, info, err, errlen);
+    int rc = check_header(path, h, (size_t)got, (int64_t)st.st_size, info, err, errlen);
+    /* The same bounds check as md_store_open: two reads, so listing stays O(files). */
+    int64_t first = 0, last = 0;
+    if (rc == 0 && info->rows > 0 &&
+        (pread(fd, &first, 8, MD_STORE_HEADER_SIZE) != 8 ||
+         pread(fd, &last, 8, MD_STORE_HEADER_SIZE + (info->rows - 1) * 8) != 8 ||
+         first != info->first_time || last != info->last_time)) {
+        snprintf(err, errlen, "%s: corrupt: first/last bar times do not match the header", path);
+        rc = -1;
+    }
+    close(fd);
+    return rc;
 }
 
 static void destroy_mapped(md_series *s)

@@ -37,6 +37,7 @@ int64_t md_series_lower_bound(const md_series *s, int64_t t);
 md_series *md_series_view(md_series *s, int64_t from, int64_t to);
 const char *md_timeframe_name(int32_t tf, char *buf, size_t buflen);
 int32_t md_timeframe_parse(const char *name);
+md_series *md_resample(const md_series *in, int32_t timeframe, int flags, char *err, size_t errlen);
 typedef struct md_col { double *v; int64_t n; md_series *s; } md_col;
 typedef struct md_tcol { int64_t *v; int64_t n; md_series *s; } md_tcol;
 ]]
@@ -175,6 +176,19 @@ function Series:bar(i)
   for _, f in ipairs(FIELDS) do b[f] = self[f][i] end
   if self.adj_close then b.adj_close = self.adj_close[i] end
   return b
+end
+
+local errbuf = ffi.new("char[256]")
+
+-- Bars of a longer timeframe (rules in docs/data.md).  opts.regular: intraday targets
+-- keep only the regular session; opts.extended: daily targets keep pre/post-market bars.
+function Series:resample(timeframe, opts)
+  local tf = M.parse_timeframe(timeframe)
+  if opts ~= nil and type(opts) ~= "table" then error("series:resample: opts must be a table", 2) end
+  local flags = ((opts and opts.regular) and 1 or 0) + ((opts and opts.extended) and 2 or 0)
+  local cs = C.md_resample(self._cs, tf, flags, errbuf, 256)
+  if cs == nil then return nil, ffi.string(errbuf) end
+  return M.wrap(cs)
 end
 
 function Series:__tostring()
