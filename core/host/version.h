@@ -7,6 +7,6 @@
 #define AU_HOST_VERSION_H
 
 #define AU_VERSION "0.1.0"
-#define AU_ABI 1
+#define AU_ABI 2
 
 #endif

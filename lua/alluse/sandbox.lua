@@ -28,6 +28,8 @@ local CHECK_EVERY = 1024
 M.allowed_modules = {
   ["alluse.json"] = true,
   ["alluse.time"] = true,
+  ["alluse.calendar"] = true,
+  ["alluse.indicators"] = true,
 }
 
 local SAFE_BASE = {
