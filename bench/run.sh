@@ -1,11 +1,21 @@
 #!/bin/sh
 # make bench: every benchmark, figures on stdout.  Never run by make test.
-#   bench/run.sh BUILD/alluse BUILD/bench/startup
+#   bench/run.sh BUILD   (BUILD holds alluse and bench/{startup,csv_import,gen_ohlcv})
 set -e
-bin=$1
-startup=$2
+build=$1
+bin=$build/alluse
 echo "startup: alluse version, start to exit (goal: median < 20 ms); /bin/true for scale"
-printf '  alluse version  '; "$startup" 200 "$bin" version
-printf '  /bin/true       '; "$startup" 200 /bin/true
+printf '  alluse version  '; "$build/bench/startup" 200 "$bin" version
+printf '  /bin/true       '; "$build/bench/startup" 200 /bin/true
 ALLUSE_LUA_PATH= "$bin" exec bench/sandbox.lua
+
+# The reference workload: gen_ohlcv's 1M- and 10M-row files, made once and kept in BUILD.
+data=$build/bench/data
+mkdir -p "$data"
+[ -s "$data/X-1m.csv" ] || "$build/bench/gen_ohlcv" 1000000 42 "$data/X-1m.csv" "$data/X-1m.bin"
+[ -s "$data/X10M-1m.csv" ] || "$build/bench/gen_ohlcv" 10000000 42 "$data/X10M-1m.csv"
+echo "csv import, 1M rows (goal >= 2M rows/s):"
+"$build/bench/csv_import" "$data/X-1m.csv" --repeat 3 --verify "$data/X-1m.bin" | sed 's/^/  /'
+echo "csv import, 10M rows (goal: peak memory < 2x the columns):"
+"$build/bench/csv_import" "$data/X10M-1m.csv" | sed 's/^/  /'
 ALLUSE_LUA_PATH= "$bin" exec bench/store.lua

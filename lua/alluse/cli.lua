@@ -13,6 +13,7 @@ local commands = {
   { name = "exec", summary = "run a Lua script with the full alluse library" },
   { name = "test", summary = "run Lua test files and print TAP" },
   { name = "repl", summary = "interactive LuaJIT prompt with the alluse library loaded" },
+  { name = "data", summary = "import CSV market data into the bar store; list what it holds" },
 }
 M.commands = commands
 

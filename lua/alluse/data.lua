@@ -121,4 +121,44 @@ function M.info(dir, opts)
   return out
 end
 
+ffi.cdef [[
+typedef struct md_csv_options {
+  const char *symbol;
+  int32_t timeframe;
+  double tick;
+  int skip_bad;
+} md_csv_options;
+typedef struct md_csv_result {
+  int64_t rows, skipped;
+  char first_errors[5][256];
+  int nerrors;
+  int has_volume;
+} md_csv_result;
+md_series *md_csv_read(const char *path, const md_csv_options *opt, md_csv_result *res, char *err, size_t errlen);
+]]
+
+-- Read a CSV file of bars (formats in docs/csv.md).  opts: symbol (default: the file
+-- name up to the first '-' or '.'), timeframe (default: inferred), tick (round prices
+-- to multiples of it), skip_bad.  Returns series, {rows, skipped, errors} or nil, message.
+function M.read_csv(path, opts)
+  check_string(path, "path", 2)
+  opts = opts or {}
+  if type(opts) ~= "table" then error("data.read_csv: opts must be a table", 2) end
+  local symbol = opts.symbol or (path:match("([^/]+)$") or ""):match("^([^%-%.]+)")
+  check_symbol(symbol, 2)
+  local tick = opts.tick or 0
+  if type(tick) ~= "number" or tick < 0 or tick ~= tick then error("data.read_csv: tick must be a positive number", 2) end
+  local o = ffi.new("md_csv_options")
+  o.symbol = symbol
+  o.timeframe = opts.timeframe and series.parse_timeframe(opts.timeframe) or 0
+  o.tick = tick
+  o.skip_bad = opts.skip_bad and 1 or 0
+  local res = ffi.new("md_csv_result")
+  local cs = C.md_csv_read(path, o, res, errbuf, ERRLEN)
+  if cs == nil then return nil, ffi.string(errbuf) end
+  local errors = {}
+  for i = 0, res.nerrors - 1 do errors[#errors + 1] = ffi.string(res.first_errors[i]) end
+  return series.wrap(cs), { rows = tonumber(res.rows), skipped = tonumber(res.skipped), errors = errors }
+end
+
 return M

@@ -14,6 +14,17 @@ local skip = {
 }
 local prefix_skip = { ["alluse.test."] = true }
 
+-- Functions that take file names get junk ones: work in a fresh temp folder wherever
+-- this script is started from.
+local misuse_dir
+do
+  local ffi = require("ffi")
+  ffi.cdef("int chdir(const char *path); char *mkdtemp(char *template);")
+  local template = ffi.new("char[64]", "/tmp/alluse-misuse-XXXXXX")
+  assert(ffi.C.mkdtemp(template) ~= nil and ffi.C.chdir(template) == 0, "cannot make a temp folder")
+  misuse_dir = ffi.string(template)
+end
+
 local huge = string.rep("x", 2 ^ 20)
 local bad = {
   false, true, 0, -1, 1.5, 2 ^ 63, -(2 ^ 63), 0 / 0, math.huge, -math.huge,
@@ -57,4 +68,5 @@ for _, name in ipairs(modules) do
   end
 end
 os.remove(tmp)
+os.execute("rm -rf '" .. misuse_dir .. "'")
 io.stdout:write(string.format("survived %d calls (%d raised)\n", calls, raised))

@@ -12,9 +12,9 @@ cd "$tmp" || exit 1   # no lua/ folder here: everything must come from the binar
 
 out=$("$ALLUSE" --help); rc=$?
 is "$rc" 0 "--help exits 0"
-for c in version exec test repl; do like "$out" "^  $c " "--help lists $c"; done
+for c in version exec test repl data; do like "$out" "^  $c " "--help lists $c"; done
 
-for c in version exec test repl; do
+for c in version exec test repl data; do
   out=$("$ALLUSE" $c --help); rc=$?
   is "$rc" 0 "$c --help exits 0"
   like "$out" "^usage: alluse $c" "$c --help shows its usage"
