@@ -19,3 +19,4 @@ echo "csv import, 1M rows (goal >= 2M rows/s):"
 echo "csv import, 10M rows (goal: peak memory < 2x the columns):"
 "$build/bench/csv_import" "$data/X10M-1m.csv" | sed 's/^/  /'
 ALLUSE_LUA_PATH= "$bin" exec bench/store.lua
+ALLUSE_LUA_PATH= "$bin" exec bench/indicators.lua
