@@ -128,3 +128,12 @@ end
 t.raises(function() sandbox.new({ budget_ms = -1 }) end, "budget_ms", "a bad budget is refused")
 t.raises(function() sandbox.new({ budget_ms = 0 / 0 }) end, "budget_ms", "a NaN budget is refused")
 t.is(sandbox.default_budget_ms, 100, "the default budget is 100 ms")
+
+-- The allow-list includes what strategies need from the market-data layer.
+do
+  local ok, v, open = run("local ind = require('alluse.indicators') local s = ind.sma(2) s:update(1) "
+    .. "local cal = require('alluse.calendar') return s:update(3), cal.is_trading_day('2025-07-04')")
+  t.ok(ok and v == 2 and open == false, "strategies may use alluse.indicators and alluse.calendar")
+  local ok2 = run("return require('alluse.data')")
+  t.ok(not ok2, "but not alluse.data (it reads and writes files)")
+end
