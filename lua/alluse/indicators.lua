@@ -89,24 +89,8 @@ local cast, istype = ffi.cast, ffi.istype
 
 local M = {}
 
--- A value as an error message shows it.
-local function show(v)
-  local t = type(v)
-  if t == "number" then
-    if v ~= v then return "nan" end
-    local s = format("%.14g", v)
-    if tonumber(s) ~= v then s = format("%.17g", v) end
-    return s
-  elseif t == "string" then
-    if #v > 48 then v = v:sub(1, 48) .. "..." end
-    return format("%q", v)
-  end
-  return t
-end
-
-local function is_int_in(v, lo, hi)
-  return type(v) == "number" and v % 1 == 0 and v >= lo and v <= hi
-end
+local check = require("alluse.check")
+local show, is_int_in = check.show, check.is_int_in
 
 local function is_finite(v)
   return type(v) == "number" and abs(v) <= DBL_MAX

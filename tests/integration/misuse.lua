@@ -5,7 +5,7 @@ local modules = {
   "alluse.core.host", "alluse.core.crypto", "alluse.core.readline", "cjson",
   "alluse.crypto", "alluse.json", "alluse.time", "alluse.log", "alluse.sandbox",
   "alluse.flags", "alluse.inspect", "alluse.test", "alluse.calendar", "alluse.series",
-  "alluse.data", "alluse.indicators",
+  "alluse.data", "alluse.indicators", "alluse.check",
 }
 -- Functions that would block on the terminal, end the process or print TAP lines.
 local skip = {
