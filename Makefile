@@ -36,8 +36,11 @@ CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 LUA_SRC  := $(shell find lua -name '*.lua' | sort)
 CTEST_SRC := $(sort $(wildcard tests/c/test_*.c))
 CTEST_BIN := $(CTEST_SRC:tests/c/%.c=$(BUILD)/tests/c/%)
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(filter-out tests/fuzz/driver.c,$(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_SRC := core/md/csv.c core/md/series.c core/md/store.c core/sys/autime.c
 
-.PHONY: all deps run test bench clean fuzz check-deps
+
+.PHONY: all deps run test bench clean fuzz
 
 all: $(BUILD)/alluse
 
@@ -86,7 +89,7 @@ run: deps all
 	$(BUILD)/alluse exec scripts/demo.lua data/SPY-daily.csv reports/demo
 
 # Every TAP producer goes through one prove run: C unit tests, Lua tests, integration tests.
-test: deps all $(CTEST_BIN)
+test: deps all $(CTEST_BIN) $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 	ALLUSE=$(abspath $(BUILD)/alluse) ALLUSE_BUILD=$(abspath $(BUILD)) SAN=$(SAN) \
 	  prove -f -e tests/tap-exec $(CTEST_BIN) $(sort $(wildcard tests/lua/test_*.lua)) \
 	    $(sort $(wildcard tests/integration/test_*.sh))
@@ -108,6 +111,30 @@ $(BUILD)/bench/gen_ohlcv: $(SHARED)/bench/gen_ohlcv.c
 
 bench: deps all $(BUILD)/bench/startup $(BUILD)/bench/csv_import $(BUILD)/bench/gen_ohlcv
 	@sh bench/run.sh $(BUILD)
+
+# Fuzzing (DESIGN §8): libFuzzer targets for every parser of outside input, built with
+# clang + ASan/UBSan into build-fuzz/ and run FUZZ_SECONDS each over a seed corpus.
+# make test runs the same targets once over the corpus through tests/fuzz/driver.c.
+FUZZ_SECONDS ?= 30
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/driver.c $(FUZZ_SRC)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -Icore -o $@ $< tests/fuzz/driver.c $(FUZZ_SRC) -lm
+
+fuzz: deps
+	@command -v clang >/dev/null || { echo "fuzz: needs clang (apt-get install clang)"; exit 1; }
+	@mkdir -p build-fuzz/corpus
+	@for t in $(FUZZ_TARGETS); do \
+	  clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Icore \
+	    -o build-fuzz/$$t tests/fuzz/$$t.c $(FUZZ_SRC) -lm || exit 1; \
+	  mkdir -p build-fuzz/corpus/$$t; \
+	  cp tests/fuzz/corpus/$$t/* build-fuzz/corpus/$$t/ 2>/dev/null; \
+	  [ $$t = fuzz_csv ] && cp tests/fixtures/csv/*.csv data/SPY-1min-2025-07-08.csv build-fuzz/corpus/$$t/; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  build-fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build-fuzz/corpus/$$t \
+	    > build-fuzz/$$t.log 2>&1; rc=$$?; tail -1 build-fuzz/$$t.log; \
+	  [ $$rc -eq 0 ] || { echo "fuzz: $$t failed; see build-fuzz/$$t.log"; exit 1; }; \
+	done
 
 clean:
 	rm -rf build build-san
