@@ -14,6 +14,12 @@ local function is_dir(path)
   return false
 end
 
+local function is_file(path)
+  local f = io.open(path, "r")
+  if f then f:close() return true end
+  return false
+end
+
 return {
   usage = "alluse test PATH...",
   description = "Run Lua test files written with alluse.test and print TAP (the plan comes last).\n"
@@ -24,7 +30,7 @@ return {
     for _, a in ipairs(args) do
       if is_dir(a) then
         list_dir(a, files)
-      elseif io.open(a, "r") and io.open(a, "r"):close() then
+      elseif is_file(a) then
         files[#files + 1] = a
       else
         io.stderr:write("alluse test: no such file or folder: ", a, "\n")
