@@ -256,7 +256,7 @@ static int order_cents(const oms_commission *c, double qty, double value, int64_
     double base = c->kind == OMS_COMM_PERCENT ? c->rate / 100.0 * value : c->rate * qty;
     double amt = fmax(base, c->min_per_order);
     if (c->max_percent > 0) amt = fmin(amt, c->max_percent / 100.0 * value);
-    int rc = oms_round_cents(amt, cents); /* the ledger's rule: account.h */
+    int rc = oms_round_cents(amt, cents); /* the ledger's rule: money.h */
     if (rc != OMS_OK)
         return fail(err, errlen, rc, "commission: %.17g is out of range", amt);
     return OMS_OK;

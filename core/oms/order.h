@@ -30,7 +30,7 @@
 /* OMS_OK / OMS_EINVAL / OMS_ESTATE, OMS_NAME_MAX and OMS_QTY_MAX: one status space
  * and one set of limits for the whole oms, so an order's account and symbol always fit
  * the account set's names. */
-#include "oms/account.h"
+#include "oms/money.h"
 
 #define OMS_ID_MAX 48     /* client order id, including the NUL */
 #define OMS_REASON_MAX 96 /* rejection / cancel reason, including the NUL (truncated) */
