@@ -1,10 +1,10 @@
 /* calendar.c — see calendar.h; the rules and their sources are in docs/calendar.md. */
 #include "md/calendar.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 
 #include "sys/autime.h"
+#include "sys/errmsg.h"
 
 enum { MON = 1, TUE = 2, WED = 3, THU = 4, FRI = 5, SAT = 6, SUN = 7 };
 
@@ -328,30 +328,20 @@ const char *md_cal_reason_name(int reason)
 
 /* ---- dates as text ---- */
 
-__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen,
-                                                          const char *fmt, ...)
-{
-    if (err == NULL || errlen == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* Check year-month-day; MD_CAL_OK or MD_CAL_EINVAL with a message. */
 static int check_civil(int y, int m, int d, char *err, size_t errlen)
 {
     if (y < 0 || y > 9999) {
-        set_err(err, errlen, "year %d is out of range 0000..9999", y);
+        au_errf(err, errlen, 0, "year %d is out of range 0000..9999", y);
         return MD_CAL_EINVAL;
     }
     if (m < 1 || m > 12) {
-        set_err(err, errlen, "month %02d is out of range 01..12", m);
+        au_errf(err, errlen, 0, "month %02d is out of range 01..12", m);
         return MD_CAL_EINVAL;
     }
     int dim = au_time_days_in_month(y, m);
     if (d < 1 || d > dim) {
-        set_err(err, errlen, "day %02d is out of range 01..%02d for %04d-%02d", d, dim, y, m);
+        au_errf(err, errlen, 0, "day %02d is out of range 01..%02d for %04d-%02d", d, dim, y, m);
         return MD_CAL_EINVAL;
     }
     return MD_CAL_OK;
@@ -360,7 +350,7 @@ static int check_civil(int y, int m, int d, char *err, size_t errlen)
 int md_cal_parse_date(const char *s, size_t len, int64_t *day, char *err, size_t errlen)
 {
     if (s == NULL || len != 10) {
-        set_err(err, errlen, "expected a date as YYYY-MM-DD (10 characters), got %zu characters",
+        au_errf(err, errlen, 0, "expected a date as YYYY-MM-DD (10 characters), got %zu characters",
                 s == NULL ? (size_t)0 : len);
         return MD_CAL_EINVAL;
     }
@@ -372,7 +362,7 @@ int md_cal_parse_date(const char *s, size_t len, int64_t *day, char *err, size_t
         for (size_t i = 0; i < width; i++, pos++) {
             unsigned char ch = (unsigned char)s[pos];
             if (ch < '0' || ch > '9') {
-                set_err(err, errlen, "expected a digit of the %s at byte %zu (YYYY-MM-DD)",
+                au_errf(err, errlen, 0, "expected a digit of the %s at byte %zu (YYYY-MM-DD)",
                         what[f], pos + 1);
                 return MD_CAL_EINVAL;
             }
@@ -380,7 +370,7 @@ int md_cal_parse_date(const char *s, size_t len, int64_t *day, char *err, size_t
         }
         if (f < 2) {
             if (s[pos] != '-') {
-                set_err(err, errlen, "expected '-' after the %s at byte %zu (YYYY-MM-DD)",
+                au_errf(err, errlen, 0, "expected '-' after the %s at byte %zu (YYYY-MM-DD)",
                         what[f], pos + 1);
                 return MD_CAL_EINVAL;
             }

@@ -2,24 +2,13 @@
 #include "oms/account.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sys/autime.h"
+#include "sys/errmsg.h"
 
-__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int status,
-                                                       const char *fmt, ...)
-{
-    if (err != NULL && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return status;
-}
+#include "sys/autime.h"
 
 /* ---- ledger kinds ---- */
 
@@ -166,16 +155,16 @@ oms_account *oms_set_find(const oms_set *s, const char *name)
 /* Everything oms_set_add can refuse, checked before anything is created. */
 static int set_can_add(oms_set *s, const char *name, char *err, size_t errlen)
 {
-    if (s == NULL) return fail(err, errlen, OMS_EINVAL, "account: no account set");
+    if (s == NULL) return au_errf(err, errlen, OMS_EINVAL, "account: no account set");
     if (!name_ok(name))
-        return fail(err, errlen, OMS_EINVAL, "account name '%.40s' must be 1..%d characters",
+        return au_errf(err, errlen, OMS_EINVAL, "account name '%.40s' must be 1..%d characters",
                     name ? name : "(null)", OMS_NAME_MAX - 1);
     if (oms_set_find(s, name))
-        return fail(err, errlen, OMS_EEXIST, "account '%s' already exists", name);
+        return au_errf(err, errlen, OMS_EEXIST, "account '%s' already exists", name);
     if (grow_array32((void **)&s->accounts, &s->accounts_cap, (int64_t)s->naccounts + 1,
                      sizeof *s->accounts, 8) ||
         index_reserve(&s->index, s->naccounts + 1))
-        return fail(err, errlen, OMS_ENOMEM, "account '%s': out of memory", name);
+        return au_errf(err, errlen, OMS_ENOMEM, "account '%s': out of memory", name);
     return OMS_OK;
 }
 
@@ -184,7 +173,7 @@ oms_account *oms_set_add(oms_set *s, const char *name, char *err, size_t errlen)
     if (set_can_add(s, name, err, errlen) != OMS_OK) return NULL;
     oms_account *a = calloc(1, sizeof *a);
     if (a == NULL) {
-        fail(err, errlen, OMS_ENOMEM, "account '%s': out of memory", name);
+        au_errf(err, errlen, OMS_ENOMEM, "account '%s': out of memory", name);
         return NULL;
     }
     strcpy(a->name, name);
@@ -250,9 +239,9 @@ int oms_position_reserve_lots(oms_position *p, int32_t lots)
 /* An account an operation may change. */
 static int writable(const oms_account *a, const char *op, char *err, size_t errlen)
 {
-    if (a == NULL) return fail(err, errlen, OMS_EINVAL, "%s: no account", op);
+    if (a == NULL) return au_errf(err, errlen, OMS_EINVAL, "%s: no account", op);
     if (a->closed)
-        return fail(err, errlen, OMS_ESTATE, "account '%s' is closed (merged into '%s'): %s refused",
+        return au_errf(err, errlen, OMS_ESTATE, "account '%s' is closed (merged into '%s'): %s refused",
                     a->name, a->parent ? a->parent->name : "?", op);
     return OMS_OK;
 }
@@ -268,10 +257,10 @@ static int to_cents(const oms_account *a, const char *op, const char *what, doub
 {
     int st = oms_round_cents(x, c);
     if (st == OMS_EINVAL)
-        return fail(err, errlen, st, "account '%s': %s: %s %g is not a finite number", a->name, op,
+        return au_errf(err, errlen, st, "account '%s': %s: %s %g is not a finite number", a->name, op,
                     what, x);
     if (st != OMS_OK)
-        return fail(err, errlen, st, "account '%s': %s: %s %.15g is beyond the limit %.0f", a->name, op, what, x,
+        return au_errf(err, errlen, st, "account '%s': %s: %s %.15g is beyond the limit %.0f", a->name, op, what, x,
                     OMS_AMOUNT_MAX);
     return OMS_OK;
 }
@@ -308,16 +297,16 @@ static int single_prepare(oms_account *a, const char *op, double amount, int sig
     if (st != OMS_OK) return st;
     if ((st = to_cents(a, op, "amount", amount, cents, err, errlen)) != OMS_OK) return st;
     if (sign != 0 && *cents <= 0)
-        return fail(err, errlen, OMS_EINVAL, "account '%s': %s: amount %.15g must be at least 0.01",
+        return au_errf(err, errlen, OMS_EINVAL, "account '%s': %s: amount %.15g must be at least 0.01",
                     a->name, op, amount);
     if (!time_ok(time))
-        return fail(err, errlen, OMS_EINVAL, "account '%s': %s: time %lld is out of range", a->name,
+        return au_errf(err, errlen, OMS_EINVAL, "account '%s': %s: time %lld is out of range", a->name,
                     op, (long long)time);
     int64_t after;
     if (cash_after(a, sign < 0 ? -*cents : *cents, &after))
-        return fail(err, errlen, OMS_ERANGE, "account '%s': %s: cash would overflow", a->name, op);
+        return au_errf(err, errlen, OMS_ERANGE, "account '%s': %s: cash would overflow", a->name, op);
     if (ledger_reserve(a, 1))
-        return fail(err, errlen, OMS_ENOMEM, "account '%s': %s: out of memory", a->name, op);
+        return au_errf(err, errlen, OMS_ENOMEM, "account '%s': %s: out of memory", a->name, op);
     return OMS_OK;
 }
 
@@ -334,7 +323,7 @@ static int funds_ok(const oms_account *a, const char *op, int64_t cents, int fla
 {
     if ((flags & OMS_ALLOW_NEGATIVE) || a->cash_cents - cents >= 0) return OMS_OK;
     char want[32], have[32];
-    return fail(err, errlen, OMS_EFUNDS, "account '%s': %s %s refused: cash is %s", a->name, op,
+    return au_errf(err, errlen, OMS_EFUNDS, "account '%s': %s %s refused: cash is %s", a->name, op,
                 oms_cents_format(cents, want, sizeof want),
                 oms_cents_format(a->cash_cents, have, sizeof have));
 }
@@ -356,10 +345,10 @@ int oms_post(oms_account *a, int kind, const char *symbol, double amount, int64_
     if (st != OMS_OK) return st;
     if (kind <= OMS_LEDGER_NONE || kind >= OMS_LEDGER_KIND_COUNT || kind == OMS_LEDGER_TRANSFER_IN ||
         kind == OMS_LEDGER_TRANSFER_OUT)
-        return fail(err, errlen, OMS_EINVAL, "account '%s': post: kind %d is not a single posting",
+        return au_errf(err, errlen, OMS_EINVAL, "account '%s': post: kind %d is not a single posting",
                     a->name, kind);
     if (symbol != NULL && strlen(symbol) >= OMS_NAME_MAX)
-        return fail(err, errlen, OMS_EINVAL, "account '%s': post: symbol '%.40s...' is longer than %d",
+        return au_errf(err, errlen, OMS_EINVAL, "account '%s': post: symbol '%.40s...' is longer than %d",
                     a->name, symbol, OMS_NAME_MAX - 1);
     int64_t c;
     if ((st = single_prepare(a, kind_names[kind], amount, 0, time, &c, err, errlen)) != OMS_OK)
@@ -378,19 +367,19 @@ static int transfer_prepare(oms_account *from, oms_account *to, int64_t cents, i
     if ((st = writable(from, "transfer", err, errlen)) || (st = writable(to, "transfer", err, errlen)))
         return st;
     if (from == to || from->set != to->set)
-        return fail(err, errlen, OMS_EINVAL, "transfer '%s' -> '%s': needs two accounts of one set",
+        return au_errf(err, errlen, OMS_EINVAL, "transfer '%s' -> '%s': needs two accounts of one set",
                     from->name, to->name);
     char buf[32];
     int64_t after;
     if (cash_after(to, cents, &after))
-        return fail(err, errlen, OMS_ERANGE, "transfer '%s' -> '%s' %s: cash would overflow",
+        return au_errf(err, errlen, OMS_ERANGE, "transfer '%s' -> '%s' %s: cash would overflow",
                     from->name, to->name, oms_cents_format(cents, buf, sizeof buf));
     if (cash_after(from, -cents, &after))
-        return fail(err, errlen, OMS_ERANGE, "transfer '%s' -> '%s' %s: cash would overflow",
+        return au_errf(err, errlen, OMS_ERANGE, "transfer '%s' -> '%s' %s: cash would overflow",
                     from->name, to->name, oms_cents_format(cents, buf, sizeof buf));
     if ((st = funds_ok(from, "transfer out", cents, flags, err, errlen)) != OMS_OK) return st;
     if (ledger_reserve(from, 1) || ledger_reserve(to, 1))
-        return fail(err, errlen, OMS_ENOMEM, "transfer '%s' -> '%s': out of memory", from->name,
+        return au_errf(err, errlen, OMS_ENOMEM, "transfer '%s' -> '%s': out of memory", from->name,
                     to->name);
     return OMS_OK;
 }
@@ -405,15 +394,15 @@ static void transfer_post(oms_account *from, oms_account *to, int64_t cents, int
 int oms_transfer(oms_account *from, oms_account *to, double amount, int64_t time, int64_t ref,
                  int flags, char *err, size_t errlen)
 {
-    if (from == NULL || to == NULL) return fail(err, errlen, OMS_EINVAL, "transfer: no account");
+    if (from == NULL || to == NULL) return au_errf(err, errlen, OMS_EINVAL, "transfer: no account");
     int64_t c;
     int st = to_cents(from, "transfer", "amount", amount, &c, err, errlen);
     if (st != OMS_OK) return st;
     if (c <= 0)
-        return fail(err, errlen, OMS_EINVAL, "transfer '%s' -> '%s': amount %.15g must be at least 0.01",
+        return au_errf(err, errlen, OMS_EINVAL, "transfer '%s' -> '%s': amount %.15g must be at least 0.01",
                     from->name, to->name, amount);
     if (!time_ok(time))
-        return fail(err, errlen, OMS_EINVAL, "transfer '%s' -> '%s': time %lld is out of range",
+        return au_errf(err, errlen, OMS_EINVAL, "transfer '%s' -> '%s': time %lld is out of range",
                     from->name, to->name, (long long)time);
     if ((st = transfer_prepare(from, to, c, flags, err, errlen)) != OMS_OK) return st;
     transfer_post(from, to, c, time, ref);
@@ -427,18 +416,18 @@ oms_account *oms_fork(oms_account *parent, const char *name, double amount, int6
     if (writable(parent, "fork", err, errlen) != OMS_OK) return NULL;
     if (to_cents(parent, "fork", "amount", amount, &c, err, errlen) != OMS_OK) return NULL;
     if (c < 0 || !time_ok(time)) {
-        fail(err, errlen, OMS_EINVAL, "account '%s': fork '%s': amount %.15g or time %lld is invalid",
+        au_errf(err, errlen, OMS_EINVAL, "account '%s': fork '%s': amount %.15g or time %lld is invalid",
              parent->name, name ? name : "(null)", amount, (long long)time);
         return NULL;
     }
     int64_t after;
     if (cash_after(parent, -c, &after)) {
-        fail(err, errlen, OMS_ERANGE, "account '%s': fork: cash would overflow", parent->name);
+        au_errf(err, errlen, OMS_ERANGE, "account '%s': fork: cash would overflow", parent->name);
         return NULL;
     }
     if (funds_ok(parent, "fork", c, flags, err, errlen) != OMS_OK) return NULL;
     if (ledger_reserve(parent, 1) != OMS_OK) {
-        fail(err, errlen, OMS_ENOMEM, "account '%s': fork: out of memory", parent->name);
+        au_errf(err, errlen, OMS_ENOMEM, "account '%s': fork: out of memory", parent->name);
         return NULL;
     }
     /* The child's ledger is reserved before it joins the set, so nothing fails after. */
@@ -446,7 +435,7 @@ oms_account *oms_fork(oms_account *parent, const char *name, double amount, int6
     oms_account *child = calloc(1, sizeof *child);
     if (child == NULL || (child->ledger = malloc(64 * sizeof *child->ledger)) == NULL) {
         free(child);
-        fail(err, errlen, OMS_ENOMEM, "account '%s': fork: out of memory", parent->name);
+        au_errf(err, errlen, OMS_ENOMEM, "account '%s': fork: out of memory", parent->name);
         return NULL;
     }
     child->ledger_cap = 64;
@@ -466,22 +455,22 @@ int oms_merge(oms_account *child, int64_t time, int64_t ref, char *err, size_t e
     int st = writable(child, "merge", err, errlen);
     if (st != OMS_OK) return st;
     if (child->parent == NULL)
-        return fail(err, errlen, OMS_ESTATE, "account '%s': merge: it was not forked", child->name);
+        return au_errf(err, errlen, OMS_ESTATE, "account '%s': merge: it was not forked", child->name);
     for (int32_t i = 0; i < child->npositions; i++)
         if (child->positions[i]->qty != 0)
-            return fail(err, errlen, OMS_ESTATE, "account '%s': merge refused: position %s is %.15g",
+            return au_errf(err, errlen, OMS_ESTATE, "account '%s': merge refused: position %s is %.15g",
                         child->name, child->positions[i]->symbol, child->positions[i]->qty);
     const oms_set *s = child->set;
     for (int32_t i = 0; i < s->naccounts; i++)
         if (s->accounts[i]->parent == child && !s->accounts[i]->closed)
-            return fail(err, errlen, OMS_ESTATE, "account '%s': merge refused: its fork '%s' is open",
+            return au_errf(err, errlen, OMS_ESTATE, "account '%s': merge refused: its fork '%s' is open",
                         child->name, s->accounts[i]->name);
     char buf[32];
     if (child->cash_cents < 0)
-        return fail(err, errlen, OMS_ESTATE, "account '%s': merge refused: cash is %s", child->name,
+        return au_errf(err, errlen, OMS_ESTATE, "account '%s': merge refused: cash is %s", child->name,
                     oms_cents_format(child->cash_cents, buf, sizeof buf));
     if (!time_ok(time))
-        return fail(err, errlen, OMS_EINVAL, "account '%s': merge: time %lld is out of range",
+        return au_errf(err, errlen, OMS_EINVAL, "account '%s': merge: time %lld is out of range",
                     child->name, (long long)time);
     if (child->cash_cents > 0) {
         st = transfer_prepare(child, child->parent, child->cash_cents, 0, err, errlen);
@@ -524,28 +513,28 @@ static int fill_check(const oms_account *a, const oms_fill *f, char *err, size_t
 {
     const char *sym = f->symbol;
     if (!name_ok(sym))
-        return fail(err, errlen, OMS_EINVAL, "account '%s': fill: symbol '%.40s' must be 1..%d characters",
+        return au_errf(err, errlen, OMS_EINVAL, "account '%s': fill: symbol '%.40s' must be 1..%d characters",
                     a->name, sym ? sym : "(null)", OMS_NAME_MAX - 1);
     if (!isfinite(f->qty) || f->qty == 0 || f->qty != trunc(f->qty) || fabs(f->qty) > OMS_QTY_MAX)
-        return fail(err, errlen, OMS_EINVAL,
+        return au_errf(err, errlen, OMS_EINVAL,
                     "account '%s': fill %s: qty %.15g must be a non-zero whole number up to %g",
                     a->name, sym, f->qty, OMS_QTY_MAX);
     if (!isfinite(f->price) || f->price < 0)
-        return fail(err, errlen, OMS_EINVAL, "account '%s': fill %s: price %.15g must be >= 0",
+        return au_errf(err, errlen, OMS_EINVAL, "account '%s': fill %s: price %.15g must be >= 0",
                     a->name, sym, f->price);
     if (!isfinite(f->multiplier) || f->multiplier < 0)
-        return fail(err, errlen, OMS_EINVAL, "account '%s': fill %s: multiplier %.15g must be > 0",
+        return au_errf(err, errlen, OMS_EINVAL, "account '%s': fill %s: multiplier %.15g must be > 0",
                     a->name, sym, f->multiplier);
     if (!isfinite(f->commission) || f->commission < 0)
-        return fail(err, errlen, OMS_EINVAL, "account '%s': fill %s: commission %.15g must be >= 0",
+        return au_errf(err, errlen, OMS_EINVAL, "account '%s': fill %s: commission %.15g must be >= 0",
                     a->name, sym, f->commission);
     int k = f->kind;
     if (k != 0 && k != OMS_LEDGER_FILL && k != OMS_LEDGER_PREMIUM && k != OMS_LEDGER_ASSIGNMENT &&
         k != OMS_LEDGER_EXERCISE && k != OMS_LEDGER_EXPIRY)
-        return fail(err, errlen, OMS_EINVAL, "account '%s': fill %s: kind %d is not a fill kind",
+        return au_errf(err, errlen, OMS_EINVAL, "account '%s': fill %s: kind %d is not a fill kind",
                     a->name, sym, k);
     if (!time_ok(f->time))
-        return fail(err, errlen, OMS_EINVAL, "account '%s': fill %s: time %lld is out of range",
+        return au_errf(err, errlen, OMS_EINVAL, "account '%s': fill %s: time %lld is out of range",
                     a->name, sym, (long long)f->time);
     return OMS_OK;
 }
@@ -572,16 +561,16 @@ static int fill_position(oms_account *a, const oms_fill *f, double mult, oms_pos
     oms_position *p = oms_account_position(a, f->symbol);
     *fresh = p == NULL;
     if (p && p->multiplier != mult)
-        return fail(err, errlen, OMS_EINVAL,
+        return au_errf(err, errlen, OMS_EINVAL,
                     "account '%s': fill %s: multiplier %.15g differs from the position's %.15g",
                     a->name, f->symbol, mult, p->multiplier);
     if (p && fabs(p->qty + f->qty) > OMS_QTY_MAX)
-        return fail(err, errlen, OMS_ERANGE, "account '%s': fill %s: position %.15g + %.15g is beyond %.0f",
+        return au_errf(err, errlen, OMS_ERANGE, "account '%s': fill %s: position %.15g + %.15g is beyond %.0f",
                     a->name, f->symbol, p->qty, f->qty, OMS_QTY_MAX);
     if (p == NULL && (positions_reserve(a, 1) || (p = position_new(f->symbol, mult)) == NULL))
-        return fail(err, errlen, OMS_ENOMEM, "account '%s': fill %s: out of memory", a->name, f->symbol);
+        return au_errf(err, errlen, OMS_ENOMEM, "account '%s': fill %s: out of memory", a->name, f->symbol);
     if (lots_reserve(p, 1)) /* a fresh position has room already */
-        return fail(err, errlen, OMS_ENOMEM, "account '%s': fill %s: out of memory", a->name, f->symbol);
+        return au_errf(err, errlen, OMS_ENOMEM, "account '%s': fill %s: out of memory", a->name, f->symbol);
     *out = p;
     return OMS_OK;
 }
@@ -656,7 +645,7 @@ int oms_apply_fill(oms_account *a, const oms_fill *f, char *err, size_t errlen)
 {
     int st = writable(a, "fill", err, errlen);
     if (st != OMS_OK) return st;
-    if (f == NULL) return fail(err, errlen, OMS_EINVAL, "account '%s': fill: no fill", a->name);
+    if (f == NULL) return au_errf(err, errlen, OMS_EINVAL, "account '%s': fill: no fill", a->name);
     if ((st = fill_check(a, f, err, errlen)) != OMS_OK) return st;
     double mult = f->multiplier == 0 ? 1.0 : f->multiplier;
     int64_t cash, comm, after;
@@ -669,10 +658,10 @@ int oms_apply_fill(oms_account *a, const oms_fill *f, char *err, size_t errlen)
         return st;
     }
     if (cash_after(a, cash, &after) || __builtin_sub_overflow(after, comm, &after))
-        return fail(err, errlen, OMS_ERANGE, "account '%s': fill %s: cash would overflow", a->name,
+        return au_errf(err, errlen, OMS_ERANGE, "account '%s': fill %s: cash would overflow", a->name,
                     f->symbol);
     if (ledger_reserve(a, 2))
-        return fail(err, errlen, OMS_ENOMEM, "account '%s': fill %s: out of memory", a->name, f->symbol);
+        return au_errf(err, errlen, OMS_ENOMEM, "account '%s': fill %s: out of memory", a->name, f->symbol);
     oms_position *p = NULL;
     int fresh;
     if ((st = fill_position(a, f, mult, &p, &fresh, err, errlen)) != OMS_OK) return st;
@@ -703,7 +692,7 @@ double oms_position_realized(const oms_position *p)
 
 static int no_mark(const oms_account *a, const oms_position *p, double m, char *err, size_t errlen)
 {
-    return fail(err, errlen, OMS_EINVAL, "account '%s': no finite mark for %s (qty %.15g): %g",
+    return au_errf(err, errlen, OMS_EINVAL, "account '%s': no finite mark for %s (qty %.15g): %g",
                 a->name, p->symbol, p->qty, m);
 }
 
@@ -711,7 +700,7 @@ int oms_account_equity(const oms_account *a, oms_mark_fn mark, void *ud, double 
                        char *err, size_t errlen)
 {
     if (a == NULL || mark == NULL || equity == NULL)
-        return fail(err, errlen, OMS_EINVAL, "equity: no account, mark function or result");
+        return au_errf(err, errlen, OMS_EINVAL, "equity: no account, mark function or result");
     double e = oms_account_cash(a);
     for (int32_t i = 0; i < a->npositions; i++) {
         const oms_position *p = a->positions[i];
@@ -728,7 +717,7 @@ int oms_account_equity_at(const oms_account *a, const double *marks, int32_t nma
                           double *equity, char *err, size_t errlen)
 {
     if (a == NULL || equity == NULL || (marks == NULL && a->npositions > 0) || nmarks < a->npositions)
-        return fail(err, errlen, OMS_EINVAL, "equity: need an account, a result and %d marks",
+        return au_errf(err, errlen, OMS_EINVAL, "equity: need an account, a result and %d marks",
                     a ? a->npositions : 0);
     double e = oms_account_cash(a);
     for (int32_t i = 0; i < a->npositions; i++) {
@@ -750,13 +739,13 @@ static int check_ledger(const oms_account *a, char *err, size_t errlen)
         const oms_posting *p = &a->ledger[i];
         sum += p->amount_cents;
         if (p->balance_cents != sum || p->seq <= seq)
-            return fail(err, errlen, OMS_ESTATE, "account '%s': posting %lld (seq %lld) is inconsistent",
+            return au_errf(err, errlen, OMS_ESTATE, "account '%s': posting %lld (seq %lld) is inconsistent",
                         a->name, (long long)i, (long long)p->seq);
         seq = p->seq;
     }
     char c1[32], c2[32];
     if (sum != a->cash_cents)
-        return fail(err, errlen, OMS_ESTATE, "account '%s': cash %s != ledger sum %s", a->name,
+        return au_errf(err, errlen, OMS_ESTATE, "account '%s': cash %s != ledger sum %s", a->name,
                     oms_cents_format(a->cash_cents, c1, sizeof c1), oms_cents_format(sum, c2, sizeof c2));
     return OMS_OK;
 }
@@ -768,20 +757,20 @@ static int check_position(const oms_account *a, const oms_position *p, char *err
     for (int32_t i = p->lot_head; i < p->lot_head + p->nlots; i++) {
         const oms_lot *l = &p->lots[i];
         if (l->qty == 0 || sign_of(l->qty) != sign_of(p->qty))
-            return fail(err, errlen, OMS_ESTATE, "account '%s': %s: lot %d has qty %.15g", a->name,
+            return au_errf(err, errlen, OMS_ESTATE, "account '%s': %s: lot %d has qty %.15g", a->name,
                         p->symbol, (int)(i - p->lot_head), l->qty);
         q += l->qty;
         basis += l->basis_cents;
     }
     if (q != p->qty || basis != p->cost_basis_cents || (p->qty == 0) != (p->nlots == 0))
-        return fail(err, errlen, OMS_ESTATE, "account '%s': %s: qty %.15g or basis disagrees with its lots",
+        return au_errf(err, errlen, OMS_ESTATE, "account '%s': %s: qty %.15g or basis disagrees with its lots",
                     a->name, p->symbol, p->qty);
     return OMS_OK;
 }
 
 int oms_account_check(const oms_account *a, char *err, size_t errlen)
 {
-    if (a == NULL) return fail(err, errlen, OMS_EINVAL, "check: no account");
+    if (a == NULL) return au_errf(err, errlen, OMS_EINVAL, "check: no account");
     int st = check_ledger(a, err, errlen);
     for (int32_t i = 0; st == OMS_OK && i < a->npositions; i++)
         st = check_position(a, a->positions[i], err, errlen);

@@ -2,21 +2,10 @@
 #include "oms/fill.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int code,
-                                                      const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
+#include "sys/errmsg.h"
 
 static int valid_price(double p)
 {
@@ -27,15 +16,15 @@ static int check_bar(const oms_bar *b, char *err, size_t errlen)
 {
     if (!valid_price(b->open) || !valid_price(b->high) || !valid_price(b->low) ||
         !valid_price(b->close))
-        return fail(err, errlen, OMS_EINVAL,
+        return au_errf(err, errlen, OMS_EINVAL,
                     "fill: bar prices must be finite and > 0 (o %.17g h %.17g l %.17g c %.17g)",
                     b->open, b->high, b->low, b->close);
     if (b->low > b->open || b->low > b->close || b->high < b->open || b->high < b->close)
-        return fail(err, errlen, OMS_EINVAL,
+        return au_errf(err, errlen, OMS_EINVAL,
                     "fill: bar range does not hold its prices (o %.17g h %.17g l %.17g c %.17g)",
                     b->open, b->high, b->low, b->close);
     if (!isfinite(b->volume) || b->volume < 0)
-        return fail(err, errlen, OMS_EINVAL, "fill: bar volume %.17g must be finite and >= 0",
+        return au_errf(err, errlen, OMS_EINVAL, "fill: bar volume %.17g must be finite and >= 0",
                     b->volume);
     return OMS_OK;
 }
@@ -43,10 +32,10 @@ static int check_bar(const oms_bar *b, char *err, size_t errlen)
 static int check_model(const oms_fill_model *m, char *err, size_t errlen)
 {
     if (!(m->slippage_bps >= 0 && m->slippage_bps < 10000))
-        return fail(err, errlen, OMS_EINVAL, "fill: slippage %.17g bps must be in [0, 10000)",
+        return au_errf(err, errlen, OMS_EINVAL, "fill: slippage %.17g bps must be in [0, 10000)",
                     m->slippage_bps);
     if (!(m->participation >= 0 && m->participation <= 1))
-        return fail(err, errlen, OMS_EINVAL, "fill: participation %.17g must be in [0, 1]",
+        return au_errf(err, errlen, OMS_EINVAL, "fill: participation %.17g must be in [0, 1]",
                     m->participation);
     return OMS_OK;
 }
@@ -56,13 +45,13 @@ static int check_model(const oms_fill_model *m, char *err, size_t errlen)
 static int check_order(const oms_order *o, char *err, size_t errlen)
 {
     if (!oms_order_is_working(o))
-        return fail(err, errlen, OMS_ESTATE, "order %s: cannot fill: it is %s", o->id,
+        return au_errf(err, errlen, OMS_ESTATE, "order %s: cannot fill: it is %s", o->id,
                     oms_status_name(o->status));
     const char *why = oms_order_validate(o);
-    if (why) return fail(err, errlen, OMS_EINVAL, "order %s: %s", o->id, why);
+    if (why) return au_errf(err, errlen, OMS_EINVAL, "order %s: %s", o->id, why);
     double rem = oms_order_remaining(o);
     if (!(rem > 0) || o->filled_qty < 0)
-        return fail(err, errlen, OMS_EINVAL, "order %s: filled %.17g of %.17g", o->id,
+        return au_errf(err, errlen, OMS_EINVAL, "order %s: filled %.17g of %.17g", o->id,
                     o->filled_qty, o->qty);
     return OMS_OK;
 }
@@ -185,7 +174,7 @@ int oms_fill_match(const oms_order *o, const oms_bar *bar, const oms_fill_model 
                    oms_match *out, char *err, size_t errlen)
 {
     static const oms_fill_model none = {0, 0};
-    if (!o || !bar || !out) return fail(err, errlen, OMS_EINVAL, "fill: NULL argument");
+    if (!o || !bar || !out) return au_errf(err, errlen, OMS_EINVAL, "fill: NULL argument");
     memset(out, 0, sizeof *out);
     if (!m) m = &none;
     int rc = check_order(o, err, errlen);
@@ -210,9 +199,9 @@ int oms_fill_match(const oms_order *o, const oms_bar *bar, const oms_fill_model 
 
 int oms_fill_apply(oms_order *o, const oms_match *f, int64_t now, char *err, size_t errlen)
 {
-    if (!o || !f) return fail(err, errlen, OMS_EINVAL, "fill: NULL argument");
+    if (!o || !f) return au_errf(err, errlen, OMS_EINVAL, "fill: NULL argument");
     if (!oms_order_is_working(o))
-        return fail(err, errlen, OMS_ESTATE, "order %s: cannot fill: it is %s", o->id,
+        return au_errf(err, errlen, OMS_ESTATE, "order %s: cannot fill: it is %s", o->id,
                     oms_status_name(o->status));
     oms_order n = *o;
     int rc = OMS_OK;
@@ -232,11 +221,11 @@ int oms_fill_apply(oms_order *o, const oms_match *f, int64_t now, char *err, siz
 static int check_commission(const oms_commission *c, char *err, size_t errlen)
 {
     if (c->kind < OMS_COMM_NONE || c->kind > OMS_COMM_PERCENT)
-        return fail(err, errlen, OMS_EINVAL, "commission: unknown model %d", (int)c->kind);
+        return au_errf(err, errlen, OMS_EINVAL, "commission: unknown model %d", (int)c->kind);
     if (!(isfinite(c->rate) && c->rate >= 0) ||
         !(isfinite(c->min_per_order) && c->min_per_order >= 0) ||
         !(isfinite(c->max_percent) && c->max_percent >= 0))
-        return fail(err, errlen, OMS_EINVAL,
+        return au_errf(err, errlen, OMS_EINVAL,
                     "commission: rate %.17g, minimum %.17g and maximum %.17g %% must be "
                     "finite and >= 0",
                     c->rate, c->min_per_order, c->max_percent);
@@ -248,24 +237,24 @@ static int order_cents(const oms_commission *c, double qty, double value, int64_
 {
     *cents = 0;
     if (!(isfinite(qty) && qty >= 0 && qty <= OMS_QTY_MAX) || !(isfinite(value) && value >= 0))
-        return fail(err, errlen, OMS_EINVAL,
+        return au_errf(err, errlen, OMS_EINVAL,
                     "commission: qty %.17g and value %.17g must be finite and >= 0", qty, value);
     if (value >= OMS_AMOUNT_MAX)
-        return fail(err, errlen, OMS_ERANGE, "commission: value %.17g is too large", value);
+        return au_errf(err, errlen, OMS_ERANGE, "commission: value %.17g is too large", value);
     if (!c || c->kind == OMS_COMM_NONE || qty == 0) return OMS_OK;
     double base = c->kind == OMS_COMM_PERCENT ? c->rate / 100.0 * value : c->rate * qty;
     double amt = fmax(base, c->min_per_order);
     if (c->max_percent > 0) amt = fmin(amt, c->max_percent / 100.0 * value);
     int rc = oms_round_cents(amt, cents); /* the ledger's rule: money.h */
     if (rc != OMS_OK)
-        return fail(err, errlen, rc, "commission: %.17g is out of range", amt);
+        return au_errf(err, errlen, rc, "commission: %.17g is out of range", amt);
     return OMS_OK;
 }
 
 int oms_commission_order(const oms_commission *c, double qty, double value, double *out,
                          char *err, size_t errlen)
 {
-    if (!out) return fail(err, errlen, OMS_EINVAL, "commission: NULL argument");
+    if (!out) return au_errf(err, errlen, OMS_EINVAL, "commission: NULL argument");
     *out = 0;
     int rc = c ? check_commission(c, err, errlen) : OMS_OK;
     int64_t cents = 0;
@@ -277,10 +266,10 @@ int oms_commission_order(const oms_commission *c, double qty, double value, doub
 int oms_commission_fill(const oms_commission *c, double prev_qty, double prev_value, double qty,
                         double value, double *out, char *err, size_t errlen)
 {
-    if (!out) return fail(err, errlen, OMS_EINVAL, "commission: NULL argument");
+    if (!out) return au_errf(err, errlen, OMS_EINVAL, "commission: NULL argument");
     *out = 0;
     if (!(isfinite(qty) && qty > 0))
-        return fail(err, errlen, OMS_EINVAL, "commission: fill qty %.17g must be > 0", qty);
+        return au_errf(err, errlen, OMS_EINVAL, "commission: fill qty %.17g must be > 0", qty);
     int rc = c ? check_commission(c, err, errlen) : OMS_OK;
     int64_t before = 0, after = 0;
     if (rc == OMS_OK) rc = order_cents(c, prev_qty, prev_value, &before, err, errlen);

@@ -2,21 +2,10 @@
 #include "oms/order.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int code,
-                                                      const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
+#include "sys/errmsg.h"
 
 /* Copy src into dst[cap]; 0, or -1 when src is NULL or does not fit. */
 static int copy_str(char *dst, size_t cap, const char *src)
@@ -43,17 +32,17 @@ int oms_order_init(oms_order *o, const char *id, const char *account, const char
                    int side, int type, int tif, double qty, double limit_price,
                    double stop_price, int64_t now, char *err, size_t errlen)
 {
-    if (!o) return fail(err, errlen, OMS_EINVAL, "order: NULL order");
+    if (!o) return au_errf(err, errlen, OMS_EINVAL, "order: NULL order");
     oms_order n;
     memset(&n, 0, sizeof n);
     if (copy_str(n.id, sizeof n.id, id) != 0)
-        return fail(err, errlen, OMS_EINVAL, "order: client order id %s",
+        return au_errf(err, errlen, OMS_EINVAL, "order: client order id %s",
                     id ? "is longer than 47 bytes" : "is missing");
     if (copy_str(n.account, sizeof n.account, account) != 0)
-        return fail(err, errlen, OMS_EINVAL, "order %s: account name %s", n.id,
+        return au_errf(err, errlen, OMS_EINVAL, "order %s: account name %s", n.id,
                     account ? "is longer than 31 bytes" : "is missing");
     if (copy_str(n.symbol, sizeof n.symbol, symbol) != 0)
-        return fail(err, errlen, OMS_EINVAL, "order %s: symbol %s", n.id,
+        return au_errf(err, errlen, OMS_EINVAL, "order %s: symbol %s", n.id,
                     symbol ? "is longer than 31 bytes" : "is missing");
     n.side = side;
     n.type = type;
@@ -152,18 +141,18 @@ static int fill_status_consistent(const oms_order *o, int to)
 
 int oms_order_transition(oms_order *o, int to, int64_t now, char *err, size_t errlen)
 {
-    if (!o) return fail(err, errlen, OMS_EINVAL, "order: NULL order");
+    if (!o) return au_errf(err, errlen, OMS_EINVAL, "order: NULL order");
     if (to < OMS_NEW || to > OMS_EXPIRED)
-        return fail(err, errlen, OMS_EINVAL, "order %s: unknown status %d", order_id(o), to);
+        return au_errf(err, errlen, OMS_EINVAL, "order %s: unknown status %d", order_id(o), to);
     if (!oms_status_can_move(o->status, to)) {
         if (oms_status_is_terminal(o->status))
-            return fail(err, errlen, OMS_ESTATE, "order %s: cannot go from %s to %s: it is final",
+            return au_errf(err, errlen, OMS_ESTATE, "order %s: cannot go from %s to %s: it is final",
                         order_id(o), oms_status_name(o->status), oms_status_name(to));
-        return fail(err, errlen, OMS_ESTATE, "order %s: cannot go from %s to %s", order_id(o),
+        return au_errf(err, errlen, OMS_ESTATE, "order %s: cannot go from %s to %s", order_id(o),
                     oms_status_name(o->status), oms_status_name(to));
     }
     if (!fill_status_consistent(o, to))
-        return fail(err, errlen, OMS_ESTATE, "order %s: cannot be %s with %.17g of %.17g filled",
+        return au_errf(err, errlen, OMS_ESTATE, "order %s: cannot be %s with %.17g of %.17g filled",
                     order_id(o), oms_status_name(to), o->filled_qty, o->qty);
     o->status = to;
     o->updated = now;
@@ -197,17 +186,17 @@ int oms_order_expire(oms_order *o, int64_t now, char *err, size_t errlen)
 int oms_order_fill(oms_order *o, double qty, double price, int64_t now, char *err,
                    size_t errlen)
 {
-    if (!o) return fail(err, errlen, OMS_EINVAL, "order: NULL order");
+    if (!o) return au_errf(err, errlen, OMS_EINVAL, "order: NULL order");
     if (!oms_order_is_working(o))
-        return fail(err, errlen, OMS_ESTATE, "order %s: cannot fill: it is %s", order_id(o),
+        return au_errf(err, errlen, OMS_ESTATE, "order %s: cannot fill: it is %s", order_id(o),
                     oms_status_name(o->status));
     double rem = oms_order_remaining(o);
     if (!isfinite(qty) || qty <= 0 || qty != floor(qty) || qty > rem)
-        return fail(err, errlen, OMS_EINVAL,
+        return au_errf(err, errlen, OMS_EINVAL,
                     "order %s: fill qty %.17g must be a whole number in 1..%.17g", order_id(o),
                     qty, rem);
     if (!valid_price(price))
-        return fail(err, errlen, OMS_EINVAL, "order %s: fill price %.17g must be finite and > 0",
+        return au_errf(err, errlen, OMS_EINVAL, "order %s: fill price %.17g must be finite and > 0",
                     order_id(o), price);
     oms_order n = *o;
     n.filled_qty += qty;

@@ -1,9 +1,10 @@
 /* autime.c — see autime.h. */
 #include "sys/autime.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
+
+#include "sys/errmsg.h"
 
 #define NY_EST (-300)
 #define NY_EDT (-240)
@@ -125,47 +126,37 @@ void au_time_split(int64_t us, int offset_min, au_time_fields *f)
     f->dst = 0;
 }
 
-__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen,
-                                                          const char *fmt, ...)
-{
-    if (err == NULL || errlen == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 int au_time_compose(int year, int month, int day, int hour, int min, int sec, int usec,
                     int64_t *local, char *err, size_t errlen)
 {
     if (year < AU_TIME_YEAR_MIN || year > AU_TIME_YEAR_MAX) {
-        set_err(err, errlen, "year %d is out of range %d..%d", year, AU_TIME_YEAR_MIN,
+        au_errf(err, errlen, 0, "year %d is out of range %d..%d", year, AU_TIME_YEAR_MIN,
                 AU_TIME_YEAR_MAX);
         return AU_TIME_EINVAL;
     }
     if (month < 1 || month > 12) {
-        set_err(err, errlen, "month %d is out of range 1..12", month);
+        au_errf(err, errlen, 0, "month %d is out of range 1..12", month);
         return AU_TIME_EINVAL;
     }
     int dim = au_time_days_in_month(year, month);
     if (day < 1 || day > dim) {
-        set_err(err, errlen, "day %d is out of range 1..%d for %04d-%02d", day, dim, year, month);
+        au_errf(err, errlen, 0, "day %d is out of range 1..%d for %04d-%02d", day, dim, year, month);
         return AU_TIME_EINVAL;
     }
     if (hour < 0 || hour > 23) {
-        set_err(err, errlen, "hour %d is out of range 0..23", hour);
+        au_errf(err, errlen, 0, "hour %d is out of range 0..23", hour);
         return AU_TIME_EINVAL;
     }
     if (min < 0 || min > 59) {
-        set_err(err, errlen, "minute %d is out of range 0..59", min);
+        au_errf(err, errlen, 0, "minute %d is out of range 0..59", min);
         return AU_TIME_EINVAL;
     }
     if (sec < 0 || sec > 59) {
-        set_err(err, errlen, "second %d is out of range 0..59", sec);
+        au_errf(err, errlen, 0, "second %d is out of range 0..59", sec);
         return AU_TIME_EINVAL;
     }
     if (usec < 0 || usec > 999999) {
-        set_err(err, errlen, "microsecond %d is out of range 0..999999", usec);
+        au_errf(err, errlen, 0, "microsecond %d is out of range 0..999999", usec);
         return AU_TIME_EINVAL;
     }
     int64_t days = au_time_days_from_civil(year, month, day);
@@ -309,7 +300,7 @@ static const char *found(const cursor *c, char *buf, size_t n)
 static int expected(cursor *c, const char *what)
 {
     char buf[24];
-    set_err(c->err, c->errlen, "expected %s at byte %zu, found %s", what, c->pos + 1,
+    au_errf(c->err, c->errlen, 0, "expected %s at byte %zu, found %s", what, c->pos + 1,
             found(c, buf, sizeof buf));
     return AU_TIME_EINVAL;
 }
@@ -341,7 +332,7 @@ static int accept(cursor *c, char a, char b)
 static int out_of_range(cursor *c, size_t at, const char *what, int v, int lo, int hi,
                         const char *note)
 {
-    set_err(c->err, c->errlen, "%s %02d is out of range %02d..%02d%s at byte %zu", what, v, lo,
+    au_errf(c->err, c->errlen, 0, "%s %02d is out of range %02d..%02d%s at byte %zu", what, v, lo,
             hi, note, at + 1);
     return AU_TIME_EINVAL;
 }
@@ -366,7 +357,7 @@ static int parse_date(cursor *c, int *y, int *m, int *d)
     if (digits(c, 2, d, "a 2-digit day") != AU_TIME_OK) return AU_TIME_EINVAL;
     int dim = au_time_days_in_month(*y, *m);
     if (*d < 1 || *d > dim) {
-        set_err(c->err, c->errlen, "day %02d is out of range 01..%02d for %04d-%02d at byte %zu",
+        au_errf(c->err, c->errlen, 0, "day %02d is out of range 01..%02d for %04d-%02d at byte %zu",
                 *d, dim, *y, *m, at + 1);
         return AU_TIME_EINVAL;
     }
@@ -388,7 +379,7 @@ static int parse_clock(cursor *c, int *h, int *mi, int *s, int *us)
     int n = 0, frac = 0;
     while (peek(c) >= '0' && peek(c) <= '9') {
         if (n == 9) {
-            set_err(c->err, c->errlen, "more than 9 fractional digits at byte %zu", c->pos + 1);
+            au_errf(c->err, c->errlen, 0, "more than 9 fractional digits at byte %zu", c->pos + 1);
             return AU_TIME_EINVAL;
         }
         if (n < 6) frac = frac * 10 + (peek(c) - '0');
@@ -431,7 +422,7 @@ int au_time_parse_iso(const char *s, size_t len, au_time_parsed *out, char *err,
 {
     cursor c = {s, len, 0, err, errlen};
     if (len == 0) {
-        set_err(err, errlen, "empty text, expected an ISO 8601 date or time");
+        au_errf(err, errlen, 0, "empty text, expected an ISO 8601 date or time");
         return AU_TIME_EINVAL;
     }
     int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, us = 0;
@@ -548,17 +539,17 @@ static void ny_policy_error(int rc, int64_t local, char *errmsg, size_t errlen)
     au_time_fields f;
     au_time_split(local, 0, &f);
     if (rc == AU_TIME_ENONEXISTENT)
-        set_err(errmsg, errlen,
+        au_errf(errmsg, errlen, 0,
                 "%04d-%02d-%02dT%02d:%02d:%02d does not exist in America/New_York "
                 "(clocks jump from 02:00 EST to 03:00 EDT)",
                 f.year, f.month, f.day, f.hour, f.min, f.sec);
     else if (rc == AU_TIME_EAMBIGUOUS)
-        set_err(errmsg, errlen,
+        au_errf(errmsg, errlen, 0,
                 "%04d-%02d-%02dT%02d:%02d:%02d is ambiguous in America/New_York "
                 "(it occurs in EDT and again in EST)",
                 f.year, f.month, f.day, f.hour, f.min, f.sec);
     else
-        set_err(errmsg, errlen, "time out of range");
+        au_errf(errmsg, errlen, 0, "time out of range");
 }
 
 /* Place a local wall time in zone; err for the New York policy failures. */
@@ -572,7 +563,7 @@ static int local_to_utc(int64_t local, int zone, int offset_min, int ambiguous, 
         return AU_TIME_OK;
     case AU_TIME_ZONE_FIXED:
         if (offset_min < -AU_TIME_OFFSET_MAX || offset_min > AU_TIME_OFFSET_MAX) {
-            set_err(errmsg, errlen, "offset %d minutes is out of range -%d..%d", offset_min,
+            au_errf(errmsg, errlen, 0, "offset %d minutes is out of range -%d..%d", offset_min,
                     AU_TIME_OFFSET_MAX, AU_TIME_OFFSET_MAX);
             return AU_TIME_EINVAL;
         }
@@ -581,7 +572,7 @@ static int local_to_utc(int64_t local, int zone, int offset_min, int ambiguous, 
     case AU_TIME_ZONE_NY: {
         if (ambiguous < AU_TIME_AMBIG_EARLIER || ambiguous > AU_TIME_AMBIG_ERROR || gap < AU_TIME_GAP_ERROR
             || gap > AU_TIME_GAP_EARLIER) {
-            set_err(errmsg, errlen, "unknown ambiguous/nonexistent policy %d/%d", ambiguous, gap);
+            au_errf(errmsg, errlen, 0, "unknown ambiguous/nonexistent policy %d/%d", ambiguous, gap);
             return AU_TIME_EINVAL;
         }
         int rc = au_time_ny_to_utc(local, ambiguous, gap, out, &offset);
@@ -589,7 +580,7 @@ static int local_to_utc(int64_t local, int zone, int offset_min, int ambiguous, 
         return rc;
     }
     default:
-        set_err(errmsg, errlen, "unknown zone %d", zone);
+        au_errf(errmsg, errlen, 0, "unknown zone %d", zone);
         return AU_TIME_EINVAL;
     }
 }
@@ -609,7 +600,7 @@ int au_ffi_time_parse(const char *s, size_t len, int zone, int offset_min, int a
 {
     au_time_parsed p;
     if (s == NULL) {
-        set_err(errmsg, errlen, "no text");
+        au_errf(errmsg, errlen, 0, "no text");
         return AU_TIME_EINVAL;
     }
     int rc = au_time_parse_iso(s, len, &p, errmsg, errlen);
