@@ -331,20 +331,7 @@ const char *md_cal_reason_name(int reason)
 /* Check year-month-day; MD_CAL_OK or MD_CAL_EINVAL with a message. */
 static int check_civil(int y, int m, int d, char *err, size_t errlen)
 {
-    if (y < 0 || y > 9999) {
-        au_errf(err, errlen, 0, "year %d is out of range 0000..9999", y);
-        return MD_CAL_EINVAL;
-    }
-    if (m < 1 || m > 12) {
-        au_errf(err, errlen, 0, "month %02d is out of range 01..12", m);
-        return MD_CAL_EINVAL;
-    }
-    int dim = au_time_days_in_month(y, m);
-    if (d < 1 || d > dim) {
-        au_errf(err, errlen, 0, "day %02d is out of range 01..%02d for %04d-%02d", d, dim, y, m);
-        return MD_CAL_EINVAL;
-    }
-    return MD_CAL_OK;
+    return au_time_check_date(y, m, d, err, errlen) == AU_TIME_OK ? MD_CAL_OK : MD_CAL_EINVAL;
 }
 
 int md_cal_parse_date(const char *s, size_t len, int64_t *day, char *err, size_t errlen)

@@ -126,23 +126,24 @@ void au_time_split(int64_t us, int offset_min, au_time_fields *f)
     f->dst = 0;
 }
 
+int au_time_check_date(int year, int month, int day, char *err, size_t errlen)
+{
+    if (year < AU_TIME_YEAR_MIN || year > AU_TIME_YEAR_MAX)
+        return au_errf(err, errlen, AU_TIME_EINVAL, "year %d is out of range %d..%d", year,
+                       AU_TIME_YEAR_MIN, AU_TIME_YEAR_MAX);
+    if (month < 1 || month > 12)
+        return au_errf(err, errlen, AU_TIME_EINVAL, "month %d is out of range 1..12", month);
+    int dim = au_time_days_in_month(year, month);
+    if (day < 1 || day > dim)
+        return au_errf(err, errlen, AU_TIME_EINVAL, "day %d is out of range 1..%d for %04d-%02d", day,
+                       dim, year, month);
+    return AU_TIME_OK;
+}
+
 int au_time_compose(int year, int month, int day, int hour, int min, int sec, int usec,
                     int64_t *local, char *err, size_t errlen)
 {
-    if (year < AU_TIME_YEAR_MIN || year > AU_TIME_YEAR_MAX) {
-        au_errf(err, errlen, 0, "year %d is out of range %d..%d", year, AU_TIME_YEAR_MIN,
-                AU_TIME_YEAR_MAX);
-        return AU_TIME_EINVAL;
-    }
-    if (month < 1 || month > 12) {
-        au_errf(err, errlen, 0, "month %d is out of range 1..12", month);
-        return AU_TIME_EINVAL;
-    }
-    int dim = au_time_days_in_month(year, month);
-    if (day < 1 || day > dim) {
-        au_errf(err, errlen, 0, "day %d is out of range 1..%d for %04d-%02d", day, dim, year, month);
-        return AU_TIME_EINVAL;
-    }
+    if (au_time_check_date(year, month, day, err, errlen) != AU_TIME_OK) return AU_TIME_EINVAL;
     if (hour < 0 || hour > 23) {
         au_errf(err, errlen, 0, "hour %d is out of range 0..23", hour);
         return AU_TIME_EINVAL;

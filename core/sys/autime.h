@@ -98,6 +98,10 @@ int64_t au_time_floor_days(int64_t us, int64_t *us_of_day);
  * Defined for every int64_t us; dst is set to 0. */
 void au_time_split(int64_t us, int offset_min, au_time_fields *f);
 
+/* year-month-day is a real date of years AU_TIME_YEAR_MIN..MAX: AU_TIME_OK, or
+ * AU_TIME_EINVAL with a message naming the field.  The calendar uses it too. */
+int au_time_check_date(int year, int month, int day, char *err, size_t errlen);
+
 /* Check year..usec (years AU_TIME_YEAR_MIN..MAX, the real days of that month,
  * hour 0..23, min/sec 0..59, usec 0..999999) and compose a local time.  On a bad
  * field returns AU_TIME_EINVAL and, if err is not NULL, writes which field and why. */

@@ -301,7 +301,7 @@ t.is_deeply(h2001[8], { date = "2001-09-11", name = "September 11 attacks", obse
 -- ---- misuse raises, with messages naming the function and the value ----
 
 t.raises(function() cal.is_trading_day("2023-02-30") end,
-  'calendar.is_trading_day: "2023%-02%-30" is not a date: day 30 is out of range 01..28 for 2023%-02',
+  'calendar.is_trading_day: "2023%-02%-30" is not a date: day 30 is out of range 1..28 for 2023%-02',
   "2023-02-30 is not a date")
 t.raises(function() cal.is_trading_day("2024-7-3") end, "is not a date: expected a date as YYYY%-MM%-DD",
   "unpadded text")
@@ -311,7 +311,7 @@ t.raises(function() cal.session("1990-01-02") end,
   "calendar.session: 1990%-01%-02 is outside the calendar %(1995%-01%-01 .. 2199%-12%-31%)", "before 1995")
 t.raises(function() cal.is_trading_day("2200-01-02") end, "outside the calendar", "after 2199")
 t.raises(function() cal.is_trading_day({ year = 2023, month = 2, day = 29 }) end,
-  "calendar.is_trading_day: not a date: day 29 is out of range 01..28 for 2023%-02", "a table with Feb 29, 2023")
+  "calendar.is_trading_day: not a date: day 29 is out of range 1..28 for 2023%-02", "a table with Feb 29, 2023")
 t.raises(function() cal.is_trading_day({ year = 2024, month = 13, day = 1 }) end,
   "month must be an integer in 1..12, got 13", "month 13 in a table")
 t.raises(function() cal.is_trading_day({ year = "2024", month = 1, day = 2 }) end,
