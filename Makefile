@@ -88,9 +88,17 @@ $(BUILD)/tests/c/%: tests/c/%.c tests/c/tap.h $(CORE_OBJ) $(BUILD)/obj/gen/lua_e
 run: deps all
 	$(BUILD)/alluse exec scripts/demo.lua data/SPY-daily.csv reports/demo
 
+# The reference-workload bars for the backtest tests (tests/tools/gen_walk.c): exact
+# IEEE arithmetic, so no contraction into fused multiply-adds.
+$(BUILD)/tests/tools/gen_walk: tests/tools/gen_walk.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 $(WARN) -ffp-contract=off -o $@ $<
+
 # Every TAP producer goes through one prove run: C unit tests, Lua tests, integration tests.
-test: deps all $(CTEST_BIN) $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
-	ALLUSE=$(abspath $(BUILD)/alluse) ALLUSE_BUILD=$(abspath $(BUILD)) SAN=$(SAN) \
+# ALLUSE_CHECK_INVARIANTS=1: every backtest a test runs checks the ledger and equity
+# invariants after every bar.
+test: deps all $(CTEST_BIN) $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%) $(BUILD)/tests/tools/gen_walk
+	ALLUSE=$(abspath $(BUILD)/alluse) ALLUSE_BUILD=$(abspath $(BUILD)) SAN=$(SAN) ALLUSE_CHECK_INVARIANTS=1 \
 	  prove -f -e tests/tap-exec $(CTEST_BIN) $(sort $(wildcard tests/lua/test_*.lua)) \
 	    $(sort $(wildcard tests/integration/test_*.sh))
 

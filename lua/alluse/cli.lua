@@ -14,6 +14,7 @@ local commands = {
   { name = "test", summary = "run Lua test files and print TAP" },
   { name = "repl", summary = "interactive LuaJIT prompt with the alluse library loaded" },
   { name = "data", summary = "import CSV market data into the bar store; list what it holds" },
+  { name = "backtest", summary = "run a strategy over historical bars and report the results" },
 }
 M.commands = commands
 

@@ -95,8 +95,11 @@ function M.new(opts)
   end
   local box = setmetatable({ budget_us = budget_ms * 1000 }, Box)
 
-  -- Watchdog state; `armed` only while box:call runs.
-  local wd = { left = CHECK_EVERY, deadline = 0, armed = false, expired = false, message = nil }
+  -- Watchdog state; `armed` only while box:call or box:run runs.  `epoch` is bumped
+  -- by a driver (box:run) at every callback boundary; when the clock check sees it
+  -- moved, a new callback has started since the last check and gets a fresh budget.
+  local wd = { left = CHECK_EVERY, deadline = 0, armed = false, expired = false, message = nil,
+               epoch = 0, seen = 0 }
   box.wd = wd
   local monotonic_us = clock.monotonic
   local function expire()
@@ -118,7 +121,15 @@ function M.new(opts)
       return
     end
     wd.left = CHECK_EVERY
-    if wd.expired or (wd.armed and monotonic_us() > wd.deadline) then expire() end
+    if wd.expired then expire() end
+    if wd.armed then
+      local now = monotonic_us()
+      if wd.epoch ~= wd.seen then
+        wd.seen, wd.deadline = wd.epoch, now + box.budget_us
+      elseif now > wd.deadline then
+        expire()
+      end
+    end
   end
 
   local env = {}
@@ -231,6 +242,7 @@ function Box:call(fn, ...)
   if wd.armed then return xpcall(fn, traceback, ...) end  -- nested call: one budget
   wd.armed, wd.expired, wd.message = true, false, nil
   wd.left = CHECK_EVERY
+  wd.seen = wd.epoch
   wd.deadline = clock.monotonic() + self.budget_us
   local res = { xpcall(fn, traceback, ...) }
   wd.armed = false
@@ -238,6 +250,24 @@ function Box:call(fn, ...)
     return false, wd.message
   end
   wd.expired = false
+  return unpack(res, 1, table.maxn(res))
+end
+
+-- Run fn, a driver that calls sandboxed callbacks many times (a backtest loop), under
+-- the watchdog without a clock read per callback: the driver bumps box.wd.epoch before
+-- each callback, and each callback then gets between one and two budgets (a fresh one
+-- starts at the first clock check after the bump).  Errors go through handler (a
+-- traceback by default).  Returns what xpcall returns; a watchdog stop is false, message.
+function Box:run(fn, handler, ...)
+  local wd = self.wd
+  if wd.armed then error("sandbox: box:run inside box:call or box:run", 2) end
+  wd.armed, wd.expired, wd.message = true, false, nil
+  wd.left = CHECK_EVERY
+  wd.seen = wd.epoch
+  wd.deadline = clock.monotonic() + self.budget_us
+  local res = { xpcall(fn, handler or traceback, ...) }
+  wd.armed = false
+  if wd.expired and res[1] then return false, wd.message end
   return unpack(res, 1, table.maxn(res))
 end
 

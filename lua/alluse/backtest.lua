@@ -1,0 +1,494 @@
+-- alluse.backtest: the backtest driver.  It turns bar series into one time-ordered
+-- stream of events, moves the engine's clock, and calls the strategy — the hot loop
+-- of the whole product, written to stay inside JIT traces: no table per bar, no FFI
+-- callback, one reused bar struct per feed.
+--
+--   local result = backtest.run{
+--     strategy = "strategies/examples/sma_cross.lua", params = { fast = "5" },
+--     data = { { series = s, source = "data/SPY-daily.csv" } },
+--     cash = 1e6, from = us_or_nil, to = us_or_nil,
+--     commission = {...}, fill = {...}, risk = {...},
+--   }
+--   -- or nil, message when the strategy does not load or the inputs are unusable.
+--
+-- When bars happen: a bar is an event at its close — the bar's time plus its length
+-- for intraday bars, the session close (early closes included) for daily bars, the
+-- last session's close of the week or month for weekly and monthly bars.  Events are
+-- merged across feeds by that time; ties go in the order the feeds were given.  The
+-- strategy's clock (ctx:now()) is the event time, so an order placed on a daily bar
+-- works in the next session and fills at the next bar's open (docs/backtest.md).
+local ffi = require("ffi")
+local bit = require("bit")
+local calendar = require("alluse.calendar")
+local time = require("alluse.time")
+local json = require("alluse.json")
+local engine = require("alluse.engine")
+local strategy = require("alluse.strategy")
+local stats = require("alluse.report.stats")
+local oms = require("alluse.oms")
+
+local type, tostring, tonumber, pairs, ipairs, error, select = type, tostring, tonumber, pairs, ipairs,
+  error, select
+local format, floor = string.format, math.floor
+local band = bit.band
+
+local M = {}
+
+local TF_DAILY, TF_WEEKLY, TF_MONTHLY = 86400, 604800, 2592000
+
+-- ---- dates ----
+
+local function ny_midnight(dn)
+  local y, m, d = calendar.date(dn):match("^(%d+)-(%d+)-(%d+)$")
+  return (time.from_ny(tonumber(y), tonumber(m), tonumber(d)))
+end
+
+-- ISO-8601 week of a day number: "2024-W01", year, week.
+local function iso_week(dn)
+  local wd = (dn + 3) % 7                 -- 0 = Monday (1970-01-01 was a Thursday)
+  local thursday = dn - wd + 3            -- the week belongs to its Thursday's year
+  local y = tonumber(calendar.date(thursday):sub(1, 4))
+  local jan1 = calendar.day_number(format("%04d-01-01", y))
+  local week = floor((thursday - jan1) / 7) + 1
+  return format("%04d-W%02d", y, week), y, week
+end
+M.iso_week = iso_week
+
+-- The close (µs) of the last trading day on or before day number dn; nil if none
+-- within a week (the calendar's ends).
+local function close_on_or_before(dn)
+  for d = dn, dn - 7, -1 do
+    local open, close = calendar.session(d) -- nil, message on a closed day
+    if open then return close end
+  end
+  return nil
+end
+
+-- Event times (double µs) of every bar of series s: when each bar is complete.
+local function event_times(s)
+  local cs = s._cs
+  local n = tonumber(cs.n)
+  local tf = cs.timeframe
+  local ev = ffi.new("double[?]", n > 0 and n or 1)
+  local t = cs.time
+  if tf > 0 and tf < TF_DAILY then
+    local len = tf * 1e6
+    for i = 0, n - 1 do ev[i] = tonumber(t[i]) + len end
+    return ev
+  end
+  for i = 0, n - 1 do
+    local us = tonumber(t[i])
+    local dn = calendar.day_number(calendar.ny_date(us))
+    local close
+    if tf == TF_WEEKLY then
+      local monday = dn - (dn + 3) % 7
+      close = close_on_or_before(monday + 6)
+    elseif tf == TF_MONTHLY then
+      local y, m = calendar.date(dn):match("^(%d+)-(%d+)")
+      y, m = tonumber(y), tonumber(m)
+      if m == 12 then y, m = y + 1, 1 else m = m + 1 end
+      close = close_on_or_before(calendar.day_number(format("%04d-%02d-01", y, m)) - 1)
+    else
+      close = close_on_or_before(dn)
+      if close and close < us then close = nil end -- a bar on a closed day: not that session
+    end
+    -- A bar on a day the calendar calls closed still happens: at 16:00 New York.
+    ev[i] = (close and close >= us) and close or ny_midnight(dn) + 16 * 3600e6
+  end
+  return ev
+end
+
+-- ---- feeds and the merged event order ----
+
+-- One bar type per run, so its symbol/timeframe lookup is this run's.
+local function bar_type(feeds)
+  local ct = ffi.typeof("struct { double time, open, high, low, close, volume; int32_t index, feed; }")
+  return ffi.metatype(ct, {
+    __index = function(b, k)
+      local fd = feeds[b.feed]
+      if k == "symbol" then return fd.symbol end
+      if k == "timeframe" then return fd.timeframe end
+      error(format("bar has no field '%s' (time, open, high, low, close, volume, index, symbol, timeframe)",
+        tostring(k)), 2)
+    end,
+    __tostring = function(b)
+      local fd = feeds[b.feed]
+      return format("bar %s %s %s o=%s h=%s l=%s c=%s v=%s", fd.symbol, fd.timeframe,
+        time.format(b.time), b.open, b.high, b.low, b.close, b.volume)
+    end,
+  })
+end
+
+-- Merge feeds by event time (ties: feed order) into two arrays: feed number and index.
+local function merge(feeds)
+  local total = 0
+  for _, fd in ipairs(feeds) do total = total + fd.n end
+  local efeed = ffi.new("int32_t[?]", total > 0 and total or 1)
+  local eidx = ffi.new("int32_t[?]", total > 0 and total or 1)
+  local pos = {}
+  for f = 1, #feeds do pos[f] = 0 end
+  for e = 0, total - 1 do
+    local best, bt = nil, math.huge
+    for f = 1, #feeds do
+      local fd = feeds[f]
+      local i = pos[f]
+      if i < fd.n and fd.ev[i] < bt then best, bt = f, fd.ev[i] end
+    end
+    efeed[e], eidx[e] = best, pos[best]
+    pos[best] = pos[best] + 1
+  end
+  return efeed, eidx, total
+end
+
+-- ---- the run ----
+
+local function iso(us) return time.format(us) end
+
+local function check_number(opts, k, default, positive)
+  local v = opts[k]
+  if v == nil then return default end
+  if type(v) ~= "number" or v ~= v or v == math.huge or (positive and v <= 0) then
+    error(format("backtest: %s must be a %snumber, got %s", k, positive and "positive " or "", tostring(v)), 3)
+  end
+  return v
+end
+
+-- Build the feeds: slice each series to [from, to), compute event times, pick the
+-- feed each symbol trades on (its shortest timeframe; the first given on a tie).
+local function make_feeds(data, from, to)
+  local feeds, symbols, trade_feed = {}, {}, {}
+  for i, d in ipairs(data) do
+    if type(d) ~= "table" or type(d.series) ~= "table" or not d.series._cs then
+      error(format("backtest: data[%d] must be { series = <alluse.series>, source = text }", i), 3)
+    end
+    local s = d.series
+    if from or to then s = s:slice(from, to) end
+    local fd = {
+      series = s, symbol = s.symbol, timeframe = s.timeframe, tf = tonumber(s._cs.timeframe),
+      source = d.source or "", n = s.n, t = s._cs.time, o = s._cs.open, h = s._cs.high,
+      l = s._cs.low, c = s._cs.close, v = s._cs.volume,
+    }
+    fd.ev = event_times(s)
+    for j = 1, fd.n - 1 do
+      if fd.ev[j] < fd.ev[j - 1] then
+        error(format("backtest: %s (%s): bar %d ends before bar %d", fd.symbol, fd.source, j, j - 1), 3)
+      end
+    end
+    feeds[i] = fd
+    if not trade_feed[fd.symbol] then
+      symbols[#symbols + 1] = fd.symbol
+      trade_feed[fd.symbol] = i
+    elseif fd.tf < feeds[trade_feed[fd.symbol]].tf then
+      trade_feed[fd.symbol] = i
+    end
+  end
+  for i, fd in ipairs(feeds) do fd.trades = trade_feed[fd.symbol] == i end
+  return feeds, symbols
+end
+
+local function error_handler(e)
+  return debug.traceback(tostring(e), 2)
+end
+
+function M.run(opts)
+  if type(opts) ~= "table" then error("backtest.run: opts must be a table", 2) end
+  if type(opts.strategy) ~= "string" then error("backtest.run: opts.strategy must be a path", 2) end
+  if type(opts.data) ~= "table" or #opts.data == 0 then error("backtest.run: opts.data must list at least one series", 2) end
+  local cash = check_number(opts, "cash", 100000, true)
+  local from, to = opts.from, opts.to
+  local log = opts.log or function() end
+
+  local strat, serr = strategy.load(opts.strategy, {
+    params = opts.params, budget_ms = opts.budget_ms, seed = opts.seed,
+    print = function(...)
+      local parts = {}
+      for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
+      log(table.concat(parts, "\t"))
+    end,
+  })
+  if not strat then return nil, serr end
+
+  local feeds, symbols = make_feeds(opts.data, from, to)
+  local eng = engine.new { symbols = symbols, commission = opts.commission, fill = opts.fill, risk = opts.risk }
+  for i, fd in ipairs(feeds) do fd.sid = eng.sid_of[fd.symbol]; fd.index = i end
+  local first_t
+  for _, fd in ipairs(feeds) do
+    if fd.n > 0 and (not first_t or tonumber(fd.t[0]) < first_t) then first_t = tonumber(fd.t[0]) end
+  end
+  eng:set_time(first_t or 0)
+  local main = assert(eng:open_account("main", cash))
+
+  local BarT = bar_type(feeds)
+  for _, fd in ipairs(feeds) do fd.bar = BarT() ; fd.bar.feed = fd.index end
+
+  -- What ctx needs from the driver.
+  local host = {
+    params = strat.params, state = opts.state or {}, calendar = calendar, symbols = symbols,
+    default_account = main,
+    now = function() return eng.now end,
+    log = function(msg) log(format("%s %s", iso(eng.now), msg)) end,
+    bars = function(symbol, tf)
+      for _, fd in ipairs(feeds) do
+        if fd.symbol == symbol and (tf == nil or fd.timeframe == tf) then
+          if not fd.window then
+            fd.window = { n = 0 }
+            fd.history = strategy.history(fd.series, fd.window)
+          end
+          return fd.history
+        end
+      end
+      return nil, format("no bars for %s%s in this run", symbol, tf and (" " .. tf) or "")
+    end,
+  }
+  local ctx = strategy.new_ctx(eng, host)
+  local on_start, on_bar, on_fill, on_order, on_day, on_week, on_stop = strat.on_start, strat.on_bar,
+    strat.on_fill, strat.on_order, strat.on_day, strat.on_week, strat.on_stop
+  local wd = strat.box.wd
+  eng:set_sink({
+    order = function(e, k)
+      wd.epoch = wd.epoch + 1
+      on_order(ctx, e:order_view(k))
+    end,
+    fill = function(_, fill)
+      wd.epoch = wd.epoch + 1
+      on_fill(ctx, fill)
+    end,
+  }, on_order ~= nil, on_fill ~= nil)
+
+  local efeed, eidx, nev
+  if #feeds == 1 then nev = feeds[1].n else efeed, eidx, nev = merge(feeds) end
+  local check = opts.check_invariants
+  local progress = opts.progress
+
+  -- Day bookkeeping (the slow path, once per New York date).
+  local rows, cur_date, cur_week = {}, nil, nil
+  local next_day = -math.huge
+  local function close_day()
+    if not cur_date then return end
+    local total, flow = eng:end_of_day(cur_date)
+    local accts, flows = {}, { total = flow }
+    for _, a in ipairs(eng.accounts) do
+      local n = #a.eq_dates
+      if a.eq_dates[n] == cur_date then accts[a.name], flows[a.name] = a.eq_values[n], a.eq_flows[n] end
+    end
+    rows[#rows + 1] = { date = cur_date, total = total, accounts = accts, flows = flows }
+    if check then eng:check_invariants(true) end
+  end
+  local function roll(et)
+    close_day()
+    local date = calendar.ny_date(et)
+    local dn = calendar.day_number(date)
+    next_day = ny_midnight(dn + 1)
+    cur_date = date
+    eng:new_day(date, ny_midnight(dn), next_day)
+    local wk, y, w = iso_week(dn)
+    if wk ~= cur_week then
+      cur_week = wk
+      if on_week then
+        wd.epoch = wd.epoch + 1
+        on_week(ctx, { id = wk, year = y, week = w, start = date })
+        eng:flush()
+      end
+    end
+    if on_day then
+      wd.epoch = wd.epoch + 1
+      on_day(ctx, date)
+      eng:flush()
+    end
+  end
+
+  local done, exposed = 0, 0
+  local accounts = eng.accounts
+  local function loop()
+    if on_start then
+      wd.epoch = wd.epoch + 1
+      on_start(ctx)
+      eng:flush()
+    end
+    for e = 0, nev - 1 do
+      local f, i = 1, e
+      if efeed then f, i = efeed[e], eidx[e] end
+      local fd = feeds[f]
+      local et = fd.ev[i]
+      if et >= next_day then roll(et) end
+      eng.now = et
+      local b = fd.bar
+      b.time = tonumber(fd.t[i])
+      b.open, b.high, b.low, b.close, b.volume = fd.o[i], fd.h[i], fd.l[i], fd.c[i], fd.v[i]
+      b.index = i
+      local w = fd.window
+      if w then w.n = i + 1 end
+      if fd.trades then eng:bar(fd.sid, b) end
+      if on_bar then
+        wd.epoch = wd.epoch + 1
+        on_bar(ctx, b)
+      end
+      if eng.nopen > 0 then
+        exposed = exposed + 1
+        for j = 1, #accounts do
+          local a = accounts[j]
+          if a.nopen > 0 then a.exposed = a.exposed + 1 end
+        end
+      end
+      done = e + 1
+      if check then eng:check_invariants() end
+      if progress and band(e, 0xFFFF) == 0 then progress(e, nev) end
+    end
+    close_day()
+    cur_date = nil
+    if on_stop then
+      wd.epoch = wd.epoch + 1
+      on_stop(ctx)
+      eng:flush()
+    end
+  end
+
+  local clock = time.monotonic
+  local t_loop = clock()
+  local ok, err = strat.box:run(loop, error_handler)
+  t_loop = clock() - t_loop
+  if not ok then
+    close_day() -- the results so far, up to the failing event
+  end
+  if progress then progress(nev, nev) end
+
+  local t_result = clock()
+  local result = M.result(eng, {
+    strat = strat, feeds = feeds, rows = rows, cash = cash, from = from, to = to,
+    events = done, exposed = exposed, status = ok and "ok" or "error", error = not ok and err or nil,
+  })
+  -- Timings for the bench and --verbose; never part of the result (it must be
+  -- byte-identical across runs).
+  eng.timing = { loop_us = t_loop, result_us = clock() - t_result, events = done }
+  return result, eng
+end
+
+-- ---- results ----
+
+local function or_null(v) if v == nil then return json.null end return v end
+
+local function order_rows(eng)
+  local out = json.array()
+  for k = 1, eng.norders do
+    local v = eng:order_view(k)
+    v.created, v.updated = iso(v.created), iso(v.updated)
+    out[k] = v
+  end
+  return out
+end
+
+local function ledger_rows(eng)
+  local all = {}
+  for _, a in ipairs(eng.accounts) do
+    local ptr = a.ptr
+    for i = 0, tonumber(ptr.nledger) - 1 do
+      local p = ptr.ledger[i]
+      local kind = oms.name("ledger", p.kind)
+      local ref = tonumber(p.ref)
+      local order_ref = (kind == "fill" or kind == "commission") and ref > 0 and ref <= eng.norders
+      all[#all + 1] = {
+        seq = tonumber(p.seq), account = a.name, time = iso(tonumber(p.time)), kind = kind,
+        symbol = ffi.string(p.symbol), amount = tonumber(p.amount_cents) / 100,
+        balance = tonumber(p.balance_cents) / 100,
+        ref = order_ref and ffi.string(eng:order_at(ref).id) or (ref ~= 0 and ref or json.null),
+      }
+    end
+  end
+  table.sort(all, function(x, y) return x.seq < y.seq end)
+  return json.array(all)
+end
+
+-- Open positions at the end: account, symbol, qty, average cost, the last mark and
+-- the value at it (qty x mark x multiplier).
+local function position_rows(eng)
+  local out = json.array()
+  for _, a in ipairs(eng.accounts) do
+    local ptr = a.ptr
+    for j = 0, ptr.npositions - 1 do
+      local p = ptr.positions[j]
+      if p.qty ~= 0 then
+        local sym = ffi.string(p.symbol)
+        local sid = eng.sid_of[sym]
+        local mark = sid and eng.has_mark[sid] and eng.mark[sid] or json.null
+        out[#out + 1] = {
+          account = a.name, symbol = sym, qty = p.qty, avg_cost = p.avg_cost, mark = mark,
+          value = mark ~= json.null and oms.round_cents(p.qty * mark * p.multiplier) or json.null,
+        }
+      end
+    end
+  end
+  return out
+end
+
+local function trades_of(eng, account)
+  local out = json.array()
+  for _, tr in ipairs(eng.trades) do
+    if account == nil or tr.account == account then
+      out[#out + 1] = {
+        id = tr.id, account = tr.account, symbol = tr.symbol, side = tr.side, qty = tr.qty,
+        entry_time = iso(tr.entry_time), entry_price = tr.entry_price, exit_time = iso(tr.exit_time),
+        exit_price = tr.exit_price, bars = tr.bars, gross = tr.gross, commission = tr.commission, pnl = tr.pnl,
+      }
+    end
+  end
+  return out
+end
+
+function M.result(eng, r)
+  local dates, totals, tflows = {}, {}, {}
+  for i, row in ipairs(r.rows) do
+    dates[i], totals[i], tflows[i] = row.date, row.total, row.flows.total
+    row.accounts = row.accounts
+  end
+  local trades = trades_of(eng)
+  local summary = stats.summary {
+    dates = dates, equity = totals, flows = tflows, initial = r.cash, trades = trades,
+    bars = r.events, exposed_bars = r.exposed, commissions = eng.commissions_cents / 100,
+  }
+  local accounts = json.array()
+  for _, a in ipairs(eng.accounts) do
+    local s = stats.summary {
+      dates = a.eq_dates, equity = a.eq_values, flows = a.eq_flows, initial = a.initial > 0 and a.initial or 1,
+      trades = trades_of(eng, a.name), bars = r.events, exposed_bars = a.exposed,
+      commissions = a.commissions_cents / 100,
+    }
+    accounts[#accounts + 1] = { name = a.name, parent = or_null(a.parent), status = a.status, summary = s }
+  end
+  local data = json.array()
+  for i, fd in ipairs(r.feeds) do
+    data[i] = {
+      symbol = fd.symbol, timeframe = fd.timeframe, source = fd.source, bars = fd.n,
+      first = fd.n > 0 and iso(tonumber(fd.t[0])) or json.null,
+      last = fd.n > 0 and iso(tonumber(fd.t[fd.n - 1])) or json.null,
+    }
+  end
+  local risk = {}
+  for k, v in pairs(eng.risk) do risk[k] = v end
+  local result = {
+    version = 1,
+    status = r.status,
+    error = r.error,
+    strategy = { name = r.strat.name, file = r.strat.file, params = r.strat.params },
+    config = {
+      initial_cash = r.cash,
+      from = r.from and calendar.ny_date(r.from) or json.null,
+      to = r.to and calendar.ny_date(r.to) or json.null,
+      fill = { slippage_bps = eng.fill.slippage_bps, participation = eng.fill.participation },
+      commission = { model = eng.commission.model, rate = eng.commission.rate, min = eng.commission.min,
+                     max_percent = eng.commission.max_percent },
+      risk = risk,
+      data = data,
+    },
+    summary = summary,
+    accounts = accounts,
+    equity = json.array(r.rows),
+    weekly_returns = json.array(stats.weekly_returns(dates, totals, tflows, r.cash)),
+    trades = trades,
+    positions = position_rows(eng),
+    orders = order_rows(eng),
+    ledger = ledger_rows(eng),
+  }
+  return result
+end
+
+return M

@@ -1,0 +1,341 @@
+-- alluse backtest: run a strategy over bar data and write its results.
+local flags = require("alluse.flags")
+
+local format = string.format
+
+local USAGE = "alluse backtest STRATEGY.lua --data FILE|DIR|SYMBOL=FILE ... [--store DIR] [--from D] [--to D]\n"
+  .. "       [--cash N] [--param k=v ...] [--commission MODEL] [--slippage BPS] [--participation F]\n"
+  .. "       [--json FILE] [--report FILE.html] [--trades FILE.csv] [--quiet]"
+
+-- ---- loading data ----
+
+local function is_dir(path)
+  local f = io.open(path .. "/.", "r")
+  if f then f:close() return true end
+  return false
+end
+
+local function list_dir(dir)
+  local p = io.popen("find '" .. dir:gsub("'", "'\\''")
+    .. "' -maxdepth 1 -type f \\( -name '*.csv' -o -name '*.bars' \\) 2>/dev/null | LC_ALL=C sort")
+  local out = {}
+  for path in p:lines() do out[#out + 1] = path end
+  p:close()
+  return out
+end
+
+-- One --data value to a list of { series, source }; nil, message on failure.
+local function load_data(spec, store)
+  local data = require("alluse.data")
+  local symbol, path = spec:match("^([%w%.%-_^]+)=(.+)$")
+  if not symbol then path = spec end
+  local function one(file, sym)
+    local s, res
+    if file:match("%.bars$") then
+      s, res = data.open(file)
+      if s and sym and s.symbol ~= sym then
+        return nil, format("%s holds %s, not %s", file, s.symbol, sym)
+      end
+    else
+      s, res = data.read_csv(file, { symbol = sym })
+    end
+    if not s then return nil, res end
+    return { series = s, source = file }
+  end
+  if is_dir(path) then
+    if symbol then return nil, format("--data %s: SYMBOL=DIR is not supported; name a file", spec) end
+    local files = list_dir(path)
+    if #files == 0 then return nil, format("--data %s: no .csv or .bars files in the folder", spec) end
+    local out = {}
+    for _, f in ipairs(files) do
+      local d, err = one(f)
+      if not d then return nil, err end
+      out[#out + 1] = d
+    end
+    return out
+  end
+  local f = io.open(path, "rb")
+  if f then
+    f:close()
+    local d, err = one(path, symbol)
+    if not d then return nil, err end
+    return { d }
+  end
+  -- SYMBOL or SYMBOL:TF from the store.
+  if store then
+    local sym, tf = spec:match("^([^:]+):?(.*)$")
+    local files = {}
+    for _, e in ipairs(data.info(store) or {}) do
+      if e.symbol == sym and (tf == "" or e.timeframe == tf) and not e.error then files[#files + 1] = e.path end
+    end
+    if #files == 0 then return nil, format("--data %s: not a file, and %s has no bars for it", spec, store) end
+    local out = {}
+    for _, p in ipairs(files) do
+      local d, err = one(p)
+      if not d then return nil, err end
+      out[#out + 1] = d
+    end
+    return out
+  end
+  return nil, format("--data %s: no such file or folder", spec)
+end
+
+-- ---- flag values ----
+
+local function date_us(flag, text, next_day)
+  local calendar = require("alluse.calendar")
+  local time = require("alluse.time")
+  local ok, dn = pcall(calendar.day_number, text or "")
+  if not ok or not text:match("^%d%d%d%d%-%d%d%-%d%d$") then
+    flags.usage_error("--%s must be a date YYYY-MM-DD, got '%s'", flag, tostring(text))
+  end
+  local y, m, d = calendar.date(dn + (next_day and 1 or 0)):match("^(%d+)-(%d+)-(%d+)$")
+  return (time.from_ny(tonumber(y), tonumber(m), tonumber(d)))
+end
+
+local function number_flag(flag, text, lo, hi)
+  local n = tonumber(text)
+  if not n or n ~= n or (lo and n < lo) or (hi and n > hi) then
+    flags.usage_error("--%s must be a number%s, got '%s'", flag,
+      lo and hi and format(" in %g..%g", lo, hi) or (lo and format(" >= %g", lo) or ""), tostring(text))
+  end
+  return n
+end
+
+-- "none" | "per_share=0.005[,min=1][,max_percent=0.5]" | "per_contract=0.65[,min=..]" | "percent=0.1[,min=..]"
+local function parse_commission(text)
+  if text == "none" then return { model = "none" } end
+  local out = {}
+  for part in text:gmatch("[^,]+") do
+    local k, v = part:match("^([%w_]+)=(.+)$")
+    local n = tonumber(v or "")
+    if not k or not n or n < 0 then
+      flags.usage_error("--commission: '%s' is not NAME=NUMBER (e.g. per_share=0.005,min=1)", part)
+    end
+    if k == "per_share" or k == "per_contract" or k == "percent" then
+      if out.model then flags.usage_error("--commission: two models (%s and %s)", out.model, k) end
+      out.model, out.rate = k, n
+    elseif k == "min" then
+      out.min = n
+    elseif k == "max_percent" then
+      out.max_percent = n
+    else
+      flags.usage_error("--commission: unknown part '%s' (per_share, per_contract, percent, min, max_percent)", k)
+    end
+  end
+  if not out.model then flags.usage_error("--commission: name a model: per_share=, per_contract= or percent=") end
+  return out
+end
+
+local function parse_params(list)
+  local out = {}
+  for _, kv in ipairs(list or {}) do
+    local k, v = kv:match("^([%a_][%w_]*)=(.*)$")
+    if not k then flags.usage_error("--param must be NAME=VALUE, got '%s'", kv) end
+    out[k] = v
+  end
+  return out
+end
+
+-- ---- output ----
+
+local function write_file(path, text)
+  local f, err = io.open(path, "wb")
+  if not f then return nil, err end
+  local ok, werr = f:write(text)
+  f:close()
+  if not ok then return nil, werr end
+  return true
+end
+
+local function csv_field(v)
+  local s = tostring(v)
+  if s:find('[,"\n]') then s = '"' .. s:gsub('"', '""') .. '"' end
+  return s
+end
+
+local TRADE_COLUMNS = { "id", "account", "symbol", "side", "qty", "entry_time", "entry_price", "exit_time",
+  "exit_price", "bars", "gross", "commission", "pnl" }
+
+local function trades_csv(result)
+  local json = require("alluse.json")
+  local lines = { table.concat(TRADE_COLUMNS, ",") }
+  for _, tr in ipairs(result.trades) do
+    local row = {}
+    for i, c in ipairs(TRADE_COLUMNS) do
+      local v = tr[c]
+      row[i] = type(v) == "number" and json.encode(v) or csv_field(v)
+    end
+    lines[#lines + 1] = table.concat(row, ",")
+  end
+  return table.concat(lines, "\n") .. "\n"
+end
+
+local function pct(v)
+  if type(v) ~= "number" then return "-" end
+  return format("%.2f%%", v * 100)
+end
+local function num(v, fmt)
+  if type(v) ~= "number" then return "-" end
+  return format(fmt or "%.3f", v)
+end
+
+local function summary_text(result)
+  local money = require("alluse.engine").money
+  local s = result.summary
+  local lines = {}
+  local data = {}
+  for _, d in ipairs(result.config.data) do data[#data + 1] = d.symbol .. " " .. d.timeframe end
+  lines[1] = format("%s on %s, %s .. %s: %s", result.strategy.name, table.concat(data, ", "),
+    tostring(s.start), tostring(s["end"]), result.status)
+  local final = type(s.final_equity) == "number" and money(s.final_equity) or "-"
+  lines[2] = format("  equity      %s -> %s   return %s   CAGR %s", money(s.initial_cash), final,
+    pct(s.total_return), pct(s.cagr))
+  lines[3] = format("  risk        volatility %s   Sharpe %s   Sortino %s   max drawdown %s over %s days   Calmar %s",
+    pct(s.volatility), num(s.sharpe), num(s.sortino), pct(s.max_drawdown), tostring(s.max_drawdown_days),
+    num(s.calmar))
+  lines[4] = format("  trading     bars %d   round trips %d   win rate %s   profit factor %s   exposure %s   commissions %s",
+    s.bars, s.round_trips, pct(s.win_rate), num(s.profit_factor), pct(s.exposure), money(s.commissions))
+  if #result.accounts > 1 then
+    for _, a in ipairs(result.accounts) do
+      local fe = a.summary.final_equity
+      lines[#lines + 1] = format("  account %-12s %s  return %s", a.name,
+        type(fe) == "number" and money(fe) or "-", pct(a.summary.total_return))
+    end
+  end
+  return table.concat(lines, "\n") .. "\n"
+end
+
+-- A one-line progress bar, redrawn in place on a terminal.
+local function progress_bar()
+  local last = -1
+  return function(done, total)
+    local p = total > 0 and math.floor(done * 100 / total) or 100
+    if p == last then return end
+    last = p
+    local width = 30
+    local fill = math.floor(p * width / 100)
+    io.stderr:write(format("\r  [%s%s] %3d%%  %d/%d bars", string.rep("#", fill), string.rep(".", width - fill),
+      p, done, total))
+    if done >= total then io.stderr:write("\r", string.rep(" ", 70), "\r") end
+  end
+end
+
+local LONG_RUN = 200000 -- bars: show a progress bar above this on a terminal
+
+local function run(opts, args)
+  local strategy_path = args[1]
+  if not strategy_path then flags.usage_error("missing STRATEGY.lua") end
+  if args[2] then flags.usage_error("unexpected argument '%s' (one strategy per run)", args[2]) end
+  if not opts.data and not opts.store then flags.usage_error("no data: give --data FILE|DIR|SYMBOL=FILE or --store DIR") end
+
+  local data = {}
+  local specs = opts.data
+  if not specs then
+    specs = {}
+    for _, e in ipairs(require("alluse.data").info(opts.store) or {}) do
+      if not e.error then specs[#specs + 1] = e.path end
+    end
+    if #specs == 0 then
+      io.stderr:write(format("backtest: %s holds no bar files\n", opts.store))
+      return 1
+    end
+  end
+  for _, spec in ipairs(specs) do
+    local list, err = load_data(spec, opts.store)
+    if not list then
+      io.stderr:write("backtest: ", err, "\n")
+      return 1
+    end
+    for _, d in ipairs(list) do data[#data + 1] = d end
+  end
+
+  local from = opts.from and date_us("from", opts.from)
+  local to = opts.to and date_us("to", opts.to, true)
+  if from and to and to <= from then flags.usage_error("--to %s is before --from %s", opts.to, opts.from) end
+  local risk = {}
+  if opts.allow_short then risk.allow_short = true end
+  if opts.max_position then risk.max_position = number_flag("max-position", opts.max_position, 0) end
+  if opts.max_notional then risk.max_notional = number_flag("max-notional", opts.max_notional, 0) end
+  if opts.max_orders_per_day then
+    risk.max_orders_per_day = number_flag("max-orders-per-day", opts.max_orders_per_day, 0)
+  end
+  local fill = {}
+  if opts.slippage then fill.slippage_bps = number_flag("slippage", opts.slippage, 0, 9999) end
+  if opts.participation then fill.participation = number_flag("participation", opts.participation, 0, 1) end
+  local check = opts.check_invariants or os.getenv("ALLUSE_CHECK_INVARIANTS") == "1"
+
+  local backtest = require("alluse.backtest")
+  local tty = not opts.quiet and require("alluse.core.host").isatty(2)
+  local total = 0
+  for _, d in ipairs(data) do total = total + d.series.n end
+  local result, err = backtest.run {
+    strategy = strategy_path, data = data, from = from, to = to,
+    cash = opts.cash and number_flag("cash", opts.cash, 0.01) or nil,
+    params = parse_params(opts.param),
+    commission = opts.commission and parse_commission(opts.commission) or nil,
+    fill = fill, risk = risk, check_invariants = check,
+    seed = opts.seed and number_flag("seed", opts.seed) or nil,
+    budget_ms = opts.budget_ms and number_flag("budget-ms", opts.budget_ms, 1) or nil,
+    progress = tty and total > LONG_RUN and progress_bar() or nil,
+    log = function(msg) if not opts.quiet then io.stderr:write(msg, "\n") end end,
+  }
+  if not result then
+    io.stderr:write(err, "\n")
+    return 1
+  end
+  local json = require("alluse.json")
+  local failed = false
+  local function out(path, what, text_fn)
+    if not path then return end
+    local ok, werr = write_file(path, text_fn())
+    if not ok then
+      io.stderr:write(format("backtest: cannot write %s %s: %s\n", what, path, tostring(werr)))
+      failed = true
+    end
+  end
+  out(opts.json, "JSON", function() return json.encode(result, { sorted = true, indent = 2 }) .. "\n" end)
+  out(opts.report, "report", function() return require("alluse.report.html").render(result) end)
+  out(opts.trades, "trades", function() return trades_csv(result) end)
+  if result.status == "error" then io.stderr:write("backtest: strategy halted: ", result.error, "\n") end
+  if not opts.quiet then io.stdout:write(summary_text(result)) end
+  if result.status ~= "ok" or failed then return 1 end
+  return 0
+end
+
+return {
+  usage = USAGE,
+  trades_csv = trades_csv,
+  description = "Run STRATEGY.lua (or a folder with init.lua) over bars, in time order, with the fill model of\n"
+    .. "docs/fills.md, and print a summary.  --data takes a CSV file, a .bars store file, a folder of\n"
+    .. "them, SYMBOL=FILE to name the symbol, or SYMBOL[:TF] to read from --store DIR; repeat it for\n"
+    .. "several symbols and timeframes.  --from/--to are New York dates, both included.\n"
+    .. "--commission: none (default), per_share=R, per_contract=R or percent=R, with ,min=DOLLARS\n"
+    .. "and ,max_percent=P (e.g. per_share=0.005,min=1).  A strategy that raises is halted: the\n"
+    .. "results up to that point are still written and the exit status is 1.\n"
+    .. "ALLUSE_CHECK_INVARIANTS=1 checks the ledger and equity invariants after every bar.\n"
+    .. "See docs/backtest.md, docs/strategy-api.md and docs/results.md.",
+  flags = {
+    { name = "data", arg = "SRC", many = true, help = "bars: FILE.csv, FILE.bars, DIR, SYMBOL=FILE or SYMBOL[:TF] (with --store)" },
+    { name = "store", arg = "DIR", help = "the bar store to read SYMBOL[:TF] from (all of it without --data)" },
+    { name = "from", arg = "DATE", help = "first New York date to run (YYYY-MM-DD)" },
+    { name = "to", arg = "DATE", help = "last New York date to run, included" },
+    { name = "cash", arg = "N", help = "starting cash of the main account (default 100000)" },
+    { name = "param", arg = "K=V", many = true, help = "override a strategy param (typed by its default)" },
+    { name = "commission", arg = "MODEL", help = "none | per_share=R | per_contract=R | percent=R [,min=D][,max_percent=P]" },
+    { name = "slippage", arg = "BPS", help = "slippage in basis points on market and stop fills (default 0)" },
+    { name = "participation", arg = "F", help = "max fraction of a bar's volume one order takes, 0..1 (0: no cap)" },
+    { name = "allow-short", help = "let sells open short positions (default: refused)" },
+    { name = "max-position", arg = "N", help = "max |position| per symbol in units (0: none)" },
+    { name = "max-notional", arg = "N", help = "max |position| x price per symbol in dollars (0: none)" },
+    { name = "max-orders-per-day", arg = "N", help = "max orders per account per day (0: none)" },
+    { name = "seed", arg = "N", help = "seed of the strategy's math.random (default 1)" },
+    { name = "budget-ms", arg = "MS", help = "watchdog budget of one callback (default 100)" },
+    { name = "json", arg = "FILE", help = "write the full result as JSON (docs/results.md)" },
+    { name = "report", arg = "FILE", help = "write the HTML report" },
+    { name = "trades", arg = "FILE", help = "write the round trips as CSV" },
+    { name = "check-invariants", help = "check cash = sum of the ledger and equity after every bar (slow)" },
+    { name = "quiet", short = "q", help = "print nothing but errors" },
+  },
+  run = run,
+}

@@ -1,0 +1,762 @@
+-- alluse.engine: accounts, orders, risk checks, fills and the records a run keeps —
+-- the mechanics under ctx, shared by the backtest driver and (later) the live runner.
+--
+--   local eng = engine.new{ symbols = {"SPY"}, cash = 1e6, commission = {...},
+--                           fill = {...}, risk = {...} }
+--   eng:set_time(now_us)                  -- the clock: the driver moves it
+--   local id, reason = eng:submit(acct, spec)   -- risk-checked; nil, reason when rejected
+--   eng:bar(sid, bar)                     -- a bar of a traded symbol: match, then mark
+--   eng:end_of_day(date)                  -- record equity rows
+--
+-- Money lives in core/oms (integer cents, FIFO lots, the ledger); orders are oms_order
+-- records in one FFI array; the fill model is core/oms/fill.c.  This file decides
+-- policy around them: which checks an order must pass, when cash is reserved for it,
+-- what a round trip is, and the order in which the strategy hears about events.
+--
+-- Events (order status changes, fills) are queued while the engine works and
+-- delivered through eng.sink after it is done, so a strategy that places or cancels
+-- orders from on_fill never changes a list the engine is walking.
+local ffi = require("ffi")
+local bit = require("bit")
+local oms = require("alluse.oms")
+local calendar = require("alluse.calendar")
+local time = require("alluse.time")
+
+local C = oms.C
+local band, rshift = bit.band, bit.rshift
+local errbuf, ERRLEN, errmsg = oms.errbuf, oms.ERRLEN, oms.errmsg
+local type, tonumber, tostring, pairs, ipairs, error = type, tonumber, tostring, pairs, ipairs, error
+local format, floor, abs, max, min = string.format, math.floor, math.abs, math.max, math.min
+-- "Never": a session end beyond any bar (a finite number: it is stored as an int64).
+local NEVER = 2 ^ 62
+
+local BUY, SELL = oms.BUY, oms.SELL
+local MARKET, LIMIT, STOP, STOP_LIMIT = 1, 2, 3, 4
+local DAY = 1
+local ACCEPTED, PARTIALLY_FILLED, REJECTED = oms.ACCEPTED, oms.PARTIALLY_FILLED, oms.REJECTED
+
+local M = {}
+
+local Engine = {}
+Engine.__index = Engine
+
+-- Money shown in messages: "$1,234.56".
+local function money(x)
+  local s = format("%.2f", abs(x))
+  local int, frac = s:match("^(%d+)(%.%d+)$")
+  int = int:reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", "")
+  return (x < 0 and "-$" or "$") .. int .. frac
+end
+M.money = money
+
+local function copy_opts(t, defaults, what)
+  local out = {}
+  for k, v in pairs(defaults) do out[k] = v end
+  if t == nil then return out end
+  if type(t) ~= "table" then error(format("engine: %s must be a table", what), 3) end
+  for k, v in pairs(t) do
+    if defaults[k] == nil then error(format("engine: unknown %s option '%s'", what, tostring(k)), 3) end
+    if type(v) ~= type(defaults[k]) then
+      error(format("engine: %s.%s must be a %s, got %s", what, k, type(defaults[k]), tostring(v)), 3)
+    end
+    out[k] = v
+  end
+  return out
+end
+
+M.defaults = {
+  commission = { model = "none", rate = 0, min = 0, max_percent = 0 },
+  fill = { slippage_bps = 0, participation = 0 },
+  -- 0 means no limit.  allow_short: selling more than is held opens a short (no margin
+  -- model: the proceeds count as cash); off, such a sell is rejected.
+  risk = { allow_short = false, max_position = 0, max_notional = 0, max_orders_per_day = 0,
+           allow_margin = false },
+}
+
+function M.new(opts)
+  if type(opts) ~= "table" then error("engine.new: opts must be a table", 2) end
+  local symbols = opts.symbols or {}
+  local self = setmetatable({}, Engine)
+  self.now = opts.start_time or 0
+  self.date = nil
+  self.commission = copy_opts(opts.commission, M.defaults.commission, "commission")
+  self.fill = copy_opts(opts.fill, M.defaults.fill, "fill")
+  self.risk = copy_opts(opts.risk, M.defaults.risk, "risk")
+  local comm_kind = oms.commission[self.commission.model]
+  if not comm_kind then
+    error(format("engine: commission.model must be none, per_share, per_contract or percent, got '%s'",
+      tostring(self.commission.model)), 2)
+  end
+  self.comm = ffi.new("oms_commission", comm_kind, self.commission.rate, self.commission.min,
+    self.commission.max_percent)
+  local probe = ffi.new("double[1]")
+  if C.oms_commission_order(self.comm, 1, 1, probe, errbuf, ERRLEN) ~= 0 then
+    error("engine: commission: " .. errmsg(), 2)
+  end
+  local f = self.fill
+  if not (f.slippage_bps >= 0 and f.slippage_bps < 10000) then
+    error("engine: fill.slippage_bps must be in [0, 10000)", 2)
+  end
+  if not (f.participation >= 0 and f.participation <= 1) then
+    error("engine: fill.participation must be in [0, 1] (0: no cap)", 2)
+  end
+  self.model = ffi.new("oms_fill_model", f.slippage_bps, f.participation)
+
+  -- Symbols: sid 1..n.
+  self.symbols, self.sid_of = {}, {}
+  for i, s in ipairs(symbols) do self.symbols[i], self.sid_of[s] = s, i end
+  local n = #symbols
+  self.mark = ffi.new("double[?]", n + 1)
+  self.has_mark = {}
+  self.nwork, self.working, self.barcount = {}, {}, {}
+  for i = 1, n do self.nwork[i], self.working[i], self.barcount[i], self.has_mark[i] = 0, {}, 0, false end
+
+  self.set = oms.new_set()
+  self.accounts, self.account_by_name = {}, {}
+  self.cbar = ffi.new("oms_bar")
+  self.cexec = ffi.new("oms_exec")
+  self.dbl = ffi.new("double[1]")
+
+  -- Orders: oms_order records 1..norders in chunks of CHUNK (order_at): chunks never
+  -- move, so growing copies nothing and a pointer to an order stays valid.
+  self.ord_chunks, self.ord_cap = {}, 0
+  self.norders = 0
+  self.order_by_id = {}
+  self.ord_acct, self.ord_sid, self.ord_session_end, self.ord_reserve, self.ord_open = {}, {}, {}, {}, {}
+  self.next_auto_id = 1
+
+  self.nfills, self.trades = 0, {}
+  self.nopen = 0          -- (account, symbol) pairs with a position: exposure
+  self.commissions_cents = 0
+  self.total_flow_today = 0
+  -- Events queued for the sink: order numbers (a status change) and fill tables.
+  -- want_orders / want_fills say whether anyone listens; nothing is queued otherwise.
+  self.events, self.nev, self.flushing = {}, 0, false
+  self.sink = nil         -- { order = fn(eng, k), fill = fn(eng, fill) }
+  self.want_orders, self.want_fills = false, false
+  -- The session a day order works in, cached per New York date (see new_day).
+  self.today_close, self.next_close = -1, -1
+  return self
+end
+
+-- ---- time ----
+
+function Engine:set_time(us) self.now = us end
+
+-- A new New York date starts: daily order counts reset.
+-- start_us, end_us: the date's New York midnights (the driver knows them).
+function Engine:new_day(date, start_us, end_us)
+  self.date, self.day_start, self.day_end = date, start_us, end_us
+  for _, a in ipairs(self.accounts) do a.orders_today = 0 end
+  local open, close = calendar.session(date) -- nil, message on a closed day
+  self.today_close = open and close or -1
+  local nxt = calendar.next_trading_day(date)
+  local o2, c2 = nil, nil
+  if nxt then o2, c2 = calendar.session(nxt) end
+  self.next_close = o2 and c2 or NEVER
+end
+
+-- ---- accounts ----
+
+local function account_record(self, ptr, name, parent, initial)
+  local a = {
+    name = name, ptr = ptr, parent = parent, status = "active", created = self.now,
+    initial = initial, reserved = 0, orders_today = 0, flow_today = 0,
+    pos = {}, pending_buy = {}, pending_sell = {}, open_trade = {}, pos_sid = {},
+    eq_dates = {}, eq_values = {}, eq_flows = {}, checked_n = 0, checked_sum = 0,
+    nopen = 0, exposed = 0, commissions_cents = 0,
+  }
+  self.accounts[#self.accounts + 1] = a
+  self.account_by_name[name] = a
+  return a
+end
+
+-- A new top-level account with `cash` deposited.  nil, message on failure.
+function Engine:open_account(name, cash)
+  local ptr = C.oms_set_add(self.set, name, errbuf, ERRLEN)
+  if ptr == nil then return nil, errmsg() end
+  if cash and cash ~= 0 then
+    if C.oms_deposit(ptr, cash, self.now, 0, errbuf, ERRLEN) ~= 0 then
+      -- The account exists now but holds nothing; keep it so names stay unique.
+      account_record(self, ptr, name, nil, 0)
+      return nil, errmsg()
+    end
+  end
+  return account_record(self, ptr, name, nil, oms.dollars(ptr.cash_cents))
+end
+
+-- A new account funded with `amount` moved from parent (an ALL-USE fork).
+function Engine:fork(parent, name, amount)
+  local flags = self.risk.allow_margin and oms.ALLOW_NEGATIVE or 0
+  local ptr = C.oms_fork(parent.ptr, name, amount, self.now, 0, flags, errbuf, ERRLEN)
+  if ptr == nil then return nil, errmsg() end
+  parent.flow_today = parent.flow_today - oms.dollars(ptr.cash_cents)
+  return account_record(self, ptr, name, parent.name, oms.dollars(ptr.cash_cents))
+end
+
+-- Close child into its parent (all cash back; refused while it holds positions).
+function Engine:merge(child)
+  local cash = oms.dollars(child.ptr.cash_cents)
+  if C.oms_merge(child.ptr, self.now, 0, errbuf, ERRLEN) ~= 0 then return nil, errmsg() end
+  local parent = self.account_by_name[child.parent]
+  parent.flow_today = parent.flow_today + cash
+  child.flow_today = child.flow_today - cash
+  child.status = "closed"
+  return true
+end
+
+function Engine:deposit(a, amount)
+  if C.oms_deposit(a.ptr, amount, self.now, 0, errbuf, ERRLEN) ~= 0 then return nil, errmsg() end
+  local x = oms.round_cents(amount)
+  a.flow_today = a.flow_today + x
+  self.total_flow_today = self.total_flow_today + x
+  return true
+end
+
+function Engine:withdraw(a, amount)
+  if amount > oms.dollars(a.ptr.cash_cents) - a.reserved and not self.risk.allow_margin then
+    return nil, format("account %s: withdrawal of %s exceeds the %s not reserved for open orders",
+      a.name, money(amount), money(oms.dollars(a.ptr.cash_cents) - a.reserved))
+  end
+  local flags = self.risk.allow_margin and oms.ALLOW_NEGATIVE or 0
+  if C.oms_withdraw(a.ptr, amount, self.now, 0, flags, errbuf, ERRLEN) ~= 0 then return nil, errmsg() end
+  local x = oms.round_cents(amount)
+  a.flow_today = a.flow_today - x
+  self.total_flow_today = self.total_flow_today - x
+  return true
+end
+
+function Engine:transfer(from, to, amount)
+  if amount > oms.dollars(from.ptr.cash_cents) - from.reserved and not self.risk.allow_margin then
+    return nil, format("account %s: transfer of %s exceeds the %s not reserved for open orders",
+      from.name, money(amount), money(oms.dollars(from.ptr.cash_cents) - from.reserved))
+  end
+  local flags = self.risk.allow_margin and oms.ALLOW_NEGATIVE or 0
+  if C.oms_transfer(from.ptr, to.ptr, amount, self.now, 0, flags, errbuf, ERRLEN) ~= 0 then
+    return nil, errmsg()
+  end
+  local x = oms.round_cents(amount)
+  from.flow_today = from.flow_today - x
+  to.flow_today = to.flow_today + x
+  return true
+end
+
+-- The oms_position of account a in symbol sid, or nil before its first fill.
+local function position_of(self, a, sid)
+  local p = a.pos[sid]
+  if p == nil then
+    local cp = C.oms_account_position(a.ptr, self.symbols[sid])
+    if cp == nil then return nil end
+    a.pos[sid] = cp
+    p = cp
+  end
+  return p
+end
+Engine.position_of = position_of
+
+function Engine:cash(a) return oms.dollars(a.ptr.cash_cents) end
+
+-- The sid of each position of a, in position order (positions only ever append).
+local function pos_sid(self, a, j)
+  local sid = a.pos_sid[j]
+  if sid == nil then
+    sid = self.sid_of[ffi.string(a.ptr.positions[j].symbol)] or false
+    a.pos_sid[j] = sid
+  end
+  return sid
+end
+
+-- cash + sum of qty x mark x multiplier.  A position in a symbol with no mark yet
+-- is valued at its cost basis (it can only exist before the symbol's first bar).
+function Engine:equity(a)
+  local ptr = a.ptr
+  local eq = tonumber(ptr.cash_cents) / 100
+  for j = 0, ptr.npositions - 1 do
+    local p = ptr.positions[j]
+    local q = p.qty
+    if q ~= 0 then
+      local sid = pos_sid(self, a, j)
+      if sid and self.has_mark[sid] then
+        eq = eq + q * self.mark[sid] * p.multiplier
+      else
+        eq = eq + tonumber(p.cost_basis_cents) / 100
+      end
+    end
+  end
+  return eq
+end
+
+-- ---- orders ----
+
+local CHUNK_BITS = 10
+local CHUNK = 2 ^ CHUNK_BITS
+local order_chunk_t = ffi.typeof("oms_order[$]", CHUNK)
+
+local function grow_orders(self)
+  local c = self.ord_cap / CHUNK
+  self.ord_chunks[c] = order_chunk_t()
+  self.ord_cap = self.ord_cap + CHUNK
+end
+
+-- Order k (1-based) as an oms_order reference.
+local function order_at(self, k)
+  return self.ord_chunks[rshift(k, CHUNK_BITS)][band(k, CHUNK - 1)]
+end
+Engine.order_at = order_at
+
+local function queue_order_event(self, k)
+  if self.want_orders then
+    local n = self.nev + 1
+    self.events[n] = k
+    self.nev = n
+  end
+end
+
+-- Estimated cash a buy needs: qty x reference price x (1 + slippage) + commission.
+local function buy_cost(self, o, ref)
+  local px = ref * (1 + self.fill.slippage_bps / 10000)
+  local value = o.qty * px
+  local comm = 0
+  if C.oms_commission_order(self.comm, o.qty, value, self.dbl, errbuf, ERRLEN) == 0 then
+    comm = self.dbl[0]
+  end
+  return value + comm
+end
+
+-- The price risk checks use: the limit for limit orders, else the last mark (a stop
+-- buy at least its stop).
+local function reference_price(self, o, sid)
+  local t = o.type
+  if t == LIMIT or t == STOP_LIMIT then return o.limit_price end
+  if not self.has_mark[sid] then return nil end
+  local m = self.mark[sid]
+  if t == STOP and o.side == BUY and o.stop_price > m then return o.stop_price end
+  return m
+end
+
+-- The reason to reject o, or nil.  Field checks first (oms_order_validate), then the
+-- symbol, the account, and the risk limits.
+local function risk_reason(self, a, o, sid)
+  local r = C.oms_order_validate(o)
+  if r ~= nil then return ffi.string(r) end
+  if not sid then return format("unknown symbol '%s' (not in this run's data)", ffi.string(o.symbol)) end
+  if a.status ~= "active" then return format("account %s is %s", a.name, a.status) end
+  local risk = self.risk
+  if risk.max_orders_per_day > 0 and a.orders_today >= risk.max_orders_per_day then
+    return format("max_orders_per_day reached (%d orders today in account %s)", risk.max_orders_per_day, a.name)
+  end
+  local ref = reference_price(self, o, sid)
+  if not ref then return format("no price for %s yet: wait for its first bar", self.symbols[sid]) end
+  local p = position_of(self, a, sid)
+  local held = p and p.qty or 0
+  local qty = o.qty
+  local buy = o.side == BUY
+  local after = held + (a.pending_buy[sid] or 0) - (a.pending_sell[sid] or 0) + (buy and qty or -qty)
+  if not buy and not risk.allow_short and after < 0 then
+    return format("sell of %d %s exceeds the %d held and not already being sold (short selling is off: risk.allow_short)",
+      qty, self.symbols[sid], held - (a.pending_sell[sid] or 0))
+  end
+  if risk.max_position > 0 and abs(after) > risk.max_position then
+    return format("position would reach %d %s, above max_position %d", abs(after), self.symbols[sid],
+      risk.max_position)
+  end
+  if risk.max_notional > 0 and abs(after) * ref > risk.max_notional then
+    return format("position would be worth %s, above max_notional %s", money(abs(after) * ref),
+      money(risk.max_notional))
+  end
+  if buy and not risk.allow_margin then
+    local need = buy_cost(self, o, ref)
+    local avail = oms.dollars(a.ptr.cash_cents) - a.reserved
+    if need > avail then
+      return format("insufficient buying power: order needs %s, %s available in account %s", money(need),
+        money(avail), a.name)
+    end
+    return nil, need
+  end
+  return nil, 0
+end
+
+-- The end (µs UTC, exclusive) of the session a day order placed now works in: today's
+-- close if the market is open or still to open today, else the next trading day's.
+function Engine:session_end(now)
+  if self.date and now >= self.day_start and now < self.day_end then
+    if now < self.today_close then return self.today_close end
+    return self.next_close
+  end
+  local date = calendar.ny_date(now)
+  local open, close = calendar.session(date) -- nil, message on a closed day
+  if open and now < close then return close end
+  local nxt = calendar.next_trading_day(date)
+  if not nxt then return NEVER end
+  local o2, c2 = calendar.session(nxt)
+  return o2 and c2 or NEVER
+end
+
+-- spec: { symbol, side ("buy"|"sell"), qty, type, tif, limit, stop, id }, already
+-- type-checked by the caller (ctx).  Returns id, or nil, reason, id when rejected.
+function Engine:submit(a, spec)
+  local id = spec.id
+  if id == nil then
+    id = "o" .. self.next_auto_id
+    while self.order_by_id[id] do
+      self.next_auto_id = self.next_auto_id + 1
+      id = "o" .. self.next_auto_id
+    end
+    self.next_auto_id = self.next_auto_id + 1
+  elseif self.order_by_id[id] then
+    -- Client order ids are idempotent: the same id names the same order.
+    local k = self.order_by_id[id]
+    local o = order_at(self, k)
+    if o.status == REJECTED then return nil, ffi.string(o.reason), id end
+    return id
+  end
+  if self.norders + 1 >= self.ord_cap then grow_orders(self) end
+  local k = self.norders + 1
+  local o = order_at(self, k)
+  local side = oms.side[spec.side]
+  local rc = C.oms_order_init(o, id, a.name, spec.symbol, side, oms.type[spec.type or "market"],
+    oms.tif[spec.tif or "day"], spec.qty, spec.limit or 0, spec.stop or 0, self.now, errbuf, ERRLEN)
+  if rc ~= 0 then error("engine: " .. errmsg(), 3) end
+  self.norders = k
+  self.order_by_id[id] = k
+  local sid = self.sid_of[spec.symbol]
+  self.ord_acct[k], self.ord_sid[k] = a, sid or false
+  a.orders_today = a.orders_today + 1
+  local reason, reserve = risk_reason(self, a, o, sid)
+  if reason then
+    C.oms_order_reject(o, reason, self.now, errbuf, ERRLEN)
+    queue_order_event(self, k)
+    self:flush()
+    return nil, ffi.string(o.reason), id
+  end
+  C.oms_order_transition(o, ACCEPTED, self.now, errbuf, ERRLEN)
+  self.ord_reserve[k], self.ord_open[k] = reserve, o.qty
+  a.reserved = a.reserved + reserve
+  if side == BUY then
+    a.pending_buy[sid] = (a.pending_buy[sid] or 0) + o.qty
+  else
+    a.pending_sell[sid] = (a.pending_sell[sid] or 0) + o.qty
+  end
+  self.ord_session_end[k] = o.tif == DAY and self:session_end(self.now) or NEVER
+  local w = self.working[sid]
+  w[#w + 1] = k
+  self.nwork[sid] = #w
+  queue_order_event(self, k)
+  self:flush()
+  return id
+end
+
+-- Release what order k holds for qty of its open quantity: that share of the cash
+-- reserved at acceptance, and the pending quantity.  ord_open[k] is the quantity not
+-- yet released (filled, canceled or expired quantities are released as they happen).
+local function release(self, k, qty)
+  local o = order_at(self, k)
+  local a, sid = self.ord_acct[k], self.ord_sid[k]
+  local open = self.ord_open[k]
+  local res = self.ord_reserve[k]
+  local part = qty >= open and res or res * qty / open
+  self.ord_open[k] = open - qty
+  self.ord_reserve[k] = res - part
+  local r = a.reserved - part
+  a.reserved = r > 1e-6 and r or 0
+  if o.side == BUY then
+    a.pending_buy[sid] = a.pending_buy[sid] - qty
+  else
+    a.pending_sell[sid] = a.pending_sell[sid] - qty
+  end
+end
+
+local function remove_working(self, k)
+  local sid = self.ord_sid[k]
+  local w = self.working[sid]
+  for j = 1, #w do
+    if w[j] == k then
+      table.remove(w, j)
+      break
+    end
+  end
+  self.nwork[sid] = #w
+end
+
+-- Cancel a working order.  true, or nil, reason.
+function Engine:cancel(id, reason)
+  local k = self.order_by_id[id]
+  if not k then return nil, format("no order '%s'", tostring(id)) end
+  local o = order_at(self, k)
+  if o.status ~= ACCEPTED and o.status ~= PARTIALLY_FILLED then
+    return nil, format("order %s is %s", id, oms.name("status", o.status))
+  end
+  local rem = o.qty - o.filled_qty
+  C.oms_order_cancel(o, reason or "canceled by the strategy", self.now, errbuf, ERRLEN)
+  release(self, k, rem)
+  remove_working(self, k)
+  queue_order_event(self, k)
+  self:flush()
+  return true
+end
+
+-- Cancel every working order (of account a when given): at halt, at the end of a run.
+function Engine:cancel_all(reason, a)
+  for k = 1, self.norders do
+    local o = order_at(self, k)
+    if (o.status == ACCEPTED or o.status == PARTIALLY_FILLED) and (a == nil or self.ord_acct[k] == a) then
+      self:cancel(ffi.string(o.id), reason)
+    end
+  end
+end
+
+-- ---- round trips ----
+
+local function open_trip(self, a, sid, q, price, c_cash, c_comm)
+  a.open_trade[sid] = {
+    account = a.name, symbol = self.symbols[sid], side = q > 0 and "long" or "short",
+    qty = abs(q), entry_time = self.fill_time, entry_qty = abs(q), entry_value = abs(q) * price,
+    exit_qty = 0, exit_value = 0, cash = c_cash, commission = c_comm, bar0 = self.barcount[sid],
+    -- filled in when the trip closes; declared now so the table never rehashes
+    id = 0, entry_price = 0, exit_time = 0, exit_price = 0, bars = 0, gross = 0, pnl = 0,
+  }
+  self.nopen = self.nopen + 1
+  a.nopen = a.nopen + 1
+end
+
+local function round_trip_fill(self, a, sid, before, after, signed, price, cash, comm)
+  local trades = a.open_trade
+  local tr = trades[sid]
+  if before == 0 then
+    open_trip(self, a, sid, signed, price, cash, comm)
+    return
+  end
+  if (before > 0) == (signed > 0) then -- adding
+    tr.entry_qty = tr.entry_qty + abs(signed)
+    tr.entry_value = tr.entry_value + abs(signed) * price
+    tr.qty = max(tr.qty, abs(after))
+    tr.cash, tr.commission = tr.cash + cash, tr.commission + comm
+    return
+  end
+  -- Reducing, closing, or going through zero.
+  local closing = min(abs(signed), abs(before))
+  local share_cash, share_comm = cash, comm
+  if abs(signed) > closing then -- the part beyond zero opens the next trip
+    share_cash = oms.round_cents(cash * closing / abs(signed))
+    share_comm = oms.round_cents(comm * closing / abs(signed))
+  end
+  tr.exit_qty = tr.exit_qty + closing
+  tr.exit_value = tr.exit_value + closing * price
+  tr.cash, tr.commission = tr.cash + share_cash, tr.commission + share_comm
+  if after == 0 or (after > 0) ~= (before > 0) then
+    -- The open trip's table becomes the closed trade's record (one table per trip).
+    local gross = oms.round_cents(tr.cash)
+    local cm = oms.round_cents(tr.commission)
+    local list = self.trades
+    local n = #list + 1
+    tr.id, tr.entry_price, tr.exit_time = n, tr.entry_value / tr.entry_qty, self.fill_time
+    tr.exit_price, tr.bars = tr.exit_value / tr.exit_qty, self.barcount[sid] - tr.bar0
+    tr.gross, tr.commission, tr.pnl = gross, cm, oms.round_cents(gross - cm)
+    list[n] = tr
+    trades[sid] = nil
+    self.nopen = self.nopen - 1
+    a.nopen = a.nopen - 1
+    if after ~= 0 then
+      open_trip(self, a, sid, after, price, oms.round_cents(cash - share_cash), oms.round_cents(comm - share_comm))
+    end
+  end
+end
+
+-- ---- fills ----
+
+-- Book what bar b does to order k (one C call: match, cash veto, commission, order
+-- and account), then keep the Lua-side books: reservations, round trips, events.
+-- Returns true while the order is still working.
+local function execute(self, k, o, t)
+  local a, sid = self.ord_acct[k], self.ord_sid[k]
+  local x = self.cexec
+  local limit = -1
+  if not self.risk.allow_margin and o.side == BUY then
+    limit = tonumber(a.ptr.cash_cents) / 100 - (a.reserved - self.ord_reserve[k])
+  end
+  local open_before = o.qty - o.filled_qty
+  if C.oms_exec_bar(a.ptr, o, self.cbar, self.model, self.comm, 1, limit, k, x, errbuf, ERRLEN) ~= 0 then
+    error(format("engine: %s bar at %s: %s", self.symbols[sid], time.format(t), errmsg()))
+  end
+  local qty = x.qty
+  if qty > 0 then
+    local price, comm = x.price, x.commission
+    local buy = o.side == BUY
+    local signed = buy and qty or -qty
+    local cc = floor(comm * 100 + 0.5)
+    self.commissions_cents = self.commissions_cents + cc
+    a.commissions_cents = a.commissions_cents + cc
+    self.fill_time = t
+    if a.pos[sid] == nil then position_of(self, a, sid) end
+    round_trip_fill(self, a, sid, x.pos_before, x.pos_after, signed, price, tonumber(x.cash_cents) / 100, comm)
+    self.nfills = self.nfills + 1
+    if self.want_fills then
+      local n = self.nev + 1
+      self.events[n] = {
+        order_id = ffi.string(o.id), account = a.name, symbol = self.symbols[sid],
+        side = buy and "buy" or "sell", qty = qty, price = price, commission = comm, time = t,
+      }
+      self.nev = n
+    end
+  end
+  local status = o.status
+  local working = status == ACCEPTED or status == PARTIALLY_FILLED
+  if working then
+    if qty > 0 then release(self, k, qty) end
+  else
+    release(self, k, open_before) -- filled, canceled (ioc rest, cash veto)
+  end
+  if qty > 0 or not working then queue_order_event(self, k) end
+  return working
+end
+
+-- What bar b does to the working orders of sid.
+function Engine:match(sid, b)
+  local cb = self.cbar
+  local t = b.time
+  cb.time, cb.open, cb.high, cb.low, cb.close, cb.volume = t, b.open, b.high, b.low, b.close, b.volume
+  local w = self.working[sid]
+  local keep = 0
+  for j = 1, #w do
+    local k = w[j]
+    local o = order_at(self, k)
+    local working
+    if C.oms_order_day_expired(o, t, self.ord_session_end[k]) == 1 then
+      local rem = o.qty - o.filled_qty
+      C.oms_order_expire(o, t, errbuf, ERRLEN)
+      release(self, k, rem)
+      queue_order_event(self, k)
+      working = false
+    else
+      working = execute(self, k, o, t)
+    end
+    if working then
+      keep = keep + 1
+      w[keep] = k
+    end
+  end
+  for j = #w, keep + 1, -1 do w[j] = nil end
+  self.nwork[sid] = keep
+  self:flush()
+end
+
+-- A bar of a traded symbol: match working orders, then mark.  The hot path.
+function Engine:bar(sid, b)
+  if self.nwork[sid] > 0 then self:match(sid, b) end
+  self.mark[sid] = b.close
+  self.has_mark[sid] = true
+  self.barcount[sid] = self.barcount[sid] + 1
+end
+
+-- Deliver queued events to the sink, in the order they happened.  Events queued by
+-- the callbacks themselves (an order placed from on_fill) are delivered in the same
+-- pass, after the ones before them.
+function Engine:flush()
+  if self.nev == 0 or self.flushing then return end
+  self.flushing = true
+  local ev, sink = self.events, self.sink
+  local i = 1
+  while i <= self.nev do
+    local e = ev[i]
+    ev[i] = false
+    if type(e) == "number" then sink.order(self, e) else sink.fill(self, e) end
+    i = i + 1
+  end
+  self.nev = 0
+  self.flushing = false
+end
+
+-- Who listens: the driver sets the sink and says which events it wants.
+function Engine:set_sink(sink, want_orders, want_fills)
+  self.sink, self.want_orders, self.want_fills = sink, want_orders and true or false, want_fills and true or false
+end
+
+-- ---- views for the strategy and the results ----
+
+function Engine:order_view(k)
+  local o = order_at(self, k)
+  return {
+    id = ffi.string(o.id), account = ffi.string(o.account), symbol = ffi.string(o.symbol),
+    side = oms.name("side", o.side), type = oms.name("type", o.type), tif = oms.name("tif", o.tif),
+    status = oms.name("status", o.status), reason = ffi.string(o.reason), qty = o.qty,
+    filled_qty = o.filled_qty, avg_price = o.avg_price, limit_price = o.limit_price,
+    stop_price = o.stop_price, created = tonumber(o.created), updated = tonumber(o.updated),
+  }
+end
+
+function Engine:order(id)
+  local k = self.order_by_id[id]
+  if not k then return nil end
+  return self:order_view(k)
+end
+
+-- ---- end of day ----
+
+function Engine:end_of_day(date)
+  local total, total_flow = 0, self.total_flow_today
+  for _, a in ipairs(self.accounts) do
+    local eq = self:equity(a)
+    local n = #a.eq_dates + 1
+    a.eq_dates[n], a.eq_values[n], a.eq_flows[n] = date, oms.round_cents(eq), oms.round_cents(a.flow_today)
+    a.flow_today = 0
+    total = total + eq
+  end
+  self.total_flow_today = 0
+  return oms.round_cents(total), oms.round_cents(total_flow)
+end
+
+-- ---- invariants (tests turn this on for every bar of every run) ----
+
+-- For every account: cash == the sum of its ledger (checked on the postings added
+-- since the last call, each balance the running sum), and the engine's equity ==
+-- C's oms_account_equity_at over the same marks.  Raises on the first break.
+function Engine:check_invariants(full)
+  local marks = self.check_marks
+  for _, a in ipairs(self.accounts) do
+    local ptr = a.ptr
+    local n = tonumber(ptr.nledger)
+    local sum = a.checked_sum
+    for i = a.checked_n, n - 1 do
+      local pst = ptr.ledger[i]
+      sum = sum + tonumber(pst.amount_cents)
+      if tonumber(pst.balance_cents) ~= sum then
+        error(format("invariant: account %s ledger entry %d balance %d != running sum %d", a.name, i,
+          tonumber(pst.balance_cents), sum))
+      end
+    end
+    a.checked_n, a.checked_sum = n, sum
+    if tonumber(ptr.cash_cents) ~= sum then
+      error(format("invariant: account %s cash %d cents != ledger sum %d", a.name, tonumber(ptr.cash_cents), sum))
+    end
+    local np = ptr.npositions
+    if not marks or self.check_marks_n < np then
+      self.check_marks_n = np + 8
+      marks = ffi.new("double[?]", np + 8)
+      self.check_marks = marks
+    end
+    local all_marked = true
+    for j = 0, np - 1 do
+      local sid = pos_sid(self, a, j)
+      if sid and self.has_mark[sid] then
+        marks[j] = self.mark[sid]
+      else
+        marks[j] = 0 / 0
+        if ptr.positions[j].qty ~= 0 then all_marked = false end
+      end
+    end
+    if all_marked then
+      if C.oms_account_equity_at(ptr, marks, np, self.dbl, errbuf, ERRLEN) ~= 0 then
+        error("invariant: account " .. a.name .. ": " .. errmsg())
+      end
+      local e1, e2 = self:equity(a), self.dbl[0]
+      if abs(e1 - e2) > 1e-6 * max(1, abs(e2)) then
+        error(format("invariant: account %s equity %.6f != cash + positions x marks %.6f", a.name, e1, e2))
+      end
+    end
+    if full and C.oms_account_check(ptr, errbuf, ERRLEN) ~= 0 then
+      error("invariant: " .. errmsg())
+    end
+  end
+end
+
+return M

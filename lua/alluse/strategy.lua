@@ -1,0 +1,385 @@
+-- alluse.strategy: the strategy contract — loading a strategy file into the sandbox,
+-- its params, and the ctx object its callbacks receive.  docs/strategy-api.md is the
+-- user's page for all of it.
+--
+--   local strat = assert(strategy.load("strategies/examples/sma_cross.lua",
+--                                      { params = { fast = "5" } }))
+--   local ctx = strategy.new_ctx(engine, host)   -- host: the driver's side (clock, bars, log)
+--   strat.on_bar(ctx, bar)
+--
+-- A strategy file returns a table: name, params (defaults), and callbacks.  ctx holds
+-- the engine only in closures, never in a field: a sandboxed script can call ctx's
+-- methods but cannot reach the engine's tables or its C pointers.
+local ffi = require("ffi")
+local sandbox = require("alluse.sandbox")
+local engine_mod = require("alluse.engine")
+
+local type, tostring, tonumber, pairs, ipairs, error, select = type, tostring, tonumber, pairs, ipairs,
+  error, select
+local format, floor = string.format, math.floor
+local sort, concat = table.sort, table.concat
+
+local M = {}
+
+M.callbacks = { "on_start", "on_bar", "on_fill", "on_order", "on_day", "on_week", "on_stop" }
+local CALLBACK = {}
+for _, k in ipairs(M.callbacks) do CALLBACK[k] = true end
+local INFO_FIELDS = { name = "string", params = "table", description = "string", version = "string" }
+
+-- ---- params ----
+
+local function show(v)
+  if type(v) == "string" then return format("%q", v) end
+  return tostring(v)
+end
+
+local BOOL = { ["true"] = true, ["false"] = false, ["1"] = true, ["0"] = false, yes = true, no = false,
+  on = true, off = false }
+
+-- Coerce an override to the type of the default.  value is a string from --param or a
+-- Lua value; nil, message when it does not fit.
+local function coerce(name, default, value)
+  local want = type(default)
+  if type(value) == want then return value end
+  if type(value) ~= "string" then
+    return nil, format("param %s must be a %s (like its default %s), got %s", name, want, show(default), show(value))
+  end
+  if want == "number" then
+    local n = tonumber(value)
+    if n == nil or n ~= n or n == math.huge or n == -math.huge then
+      return nil, format("param %s must be a number (like its default %s), got %s", name, show(default), show(value))
+    end
+    return n
+  elseif want == "boolean" then
+    local b = BOOL[value:lower()]
+    if b == nil then
+      return nil, format("param %s must be true or false, got %s", name, show(value))
+    end
+    return b
+  end
+  return nil, format("param %s has a %s default and cannot be set from the command line", name, want)
+end
+
+-- The run's params: defaults overridden by overrides (k -> string or value).
+-- nil, message naming the param on an unknown name or a value of the wrong type.
+function M.resolve_params(defaults, overrides)
+  local out = {}
+  for k, v in pairs(defaults or {}) do out[k] = v end
+  local names = {}
+  for k in pairs(overrides or {}) do names[#names + 1] = k end
+  sort(names)
+  for _, k in ipairs(names) do
+    if out[k] == nil then
+      local known = {}
+      for d in pairs(defaults or {}) do known[#known + 1] = d end
+      sort(known)
+      return nil, format("unknown param '%s' (this strategy's params: %s)", tostring(k),
+        #known > 0 and concat(known, ", ") or "none")
+    end
+    local v, err = coerce(k, out[k], overrides[k])
+    if err then return nil, err end
+    out[k] = v
+  end
+  return out
+end
+
+-- ---- loading ----
+
+-- A file, or a directory holding init.lua.
+local function resolve_path(path)
+  local f = io.open(path .. "/init.lua", "rb")
+  if f then
+    f:close()
+    return path .. "/init.lua"
+  end
+  return path
+end
+
+-- Load a strategy: nil, message (with file:line) when it does not load or breaks the
+-- contract.  opts: params (overrides), budget_ms, seed, print.
+function M.load(path, opts)
+  if type(path) ~= "string" then error("strategy.load: path must be a string", 2) end
+  opts = opts or {}
+  local file = resolve_path(path)
+  local box = sandbox.new { budget_ms = opts.budget_ms, seed = opts.seed or 1, print = opts.print }
+  local fn, err = box:loadfile(file)
+  if not fn then return nil, err end
+  local ok, def = box:call(fn)
+  if not ok then return nil, def end
+  if type(def) ~= "table" then
+    return nil, format("%s: a strategy file must return a table, it returned %s", file, type(def))
+  end
+  local keys = {}
+  for k in pairs(def) do keys[#keys + 1] = tostring(k) end
+  sort(keys)
+  for _, k in ipairs(keys) do
+    local v = def[k]
+    if CALLBACK[k] then
+      if type(v) ~= "function" then
+        return nil, format("%s: %s must be a function, got %s", file, k, type(v))
+      end
+    elseif INFO_FIELDS[k] then
+      if type(v) ~= INFO_FIELDS[k] then
+        return nil, format("%s: field %s must be a %s, got %s", file, k, INFO_FIELDS[k], type(v))
+      end
+    else
+      return nil, format("%s: unknown field '%s' in the strategy table (callbacks: %s; fields: name, params, description, version)",
+        file, k, concat(M.callbacks, ", "))
+    end
+  end
+  for k, v in pairs(def.params or {}) do
+    local tv = type(v)
+    if type(k) ~= "string" or not (tv == "number" or tv == "string" or tv == "boolean") then
+      return nil, format("%s: params.%s must be a number, string or boolean default, got %s", file,
+        tostring(k), tv)
+    end
+  end
+  local params, perr = M.resolve_params(def.params, opts.params)
+  if not params then return nil, file .. ": " .. perr end
+  local strat = {
+    name = def.name or (file:match("([^/]+)%.lua$") or file),
+    file = file, params = params, box = box, description = def.description,
+  }
+  for _, k in ipairs(M.callbacks) do strat[k] = def[k] end
+  return strat
+end
+
+-- ---- history columns for ctx:bars ----
+
+-- A strategy's view of a column: a struct holding only a registry number, so the
+-- script never holds a pointer (a raw double * would let it write anywhere).  Reads
+-- are bounds-checked against how many bars have happened; negative indices count
+-- from the latest bar (-1).
+ffi.cdef [[ typedef struct au_hist_col { const int32_t id; } au_hist_col; ]]
+local registry = {} -- id -> { p = pointer, w = window (its .n), int = true for times }
+local next_id = 0
+local hist_t = ffi.metatype("au_hist_col", {
+  __index = function(c, i)
+    local r = registry[c.id]
+    if type(i) == "number" then
+      local n = r.w.n
+      if i < 0 then i = n + i end
+      if i >= 0 and i < n and i == floor(i) then
+        if r.int then return tonumber(r.p[i]) end
+        return r.p[i]
+      end
+      error(format("bar history index %s out of range (%d bars so far)", tostring(i), n), 2)
+    end
+    error(format("bar history columns are indexed by bar number, got %s", show(i)), 2)
+  end,
+  __newindex = function() error("bar history is read-only", 2) end,
+  __len = function(c) return registry[c.id].w.n end,
+  __tostring = function(c) return format("bar history column (%d bars)", registry[c.id].w.n) end,
+})
+
+-- Columns over series s (its raw C columns), growing with w.n.  Keeps s alive.
+function M.history(s, w)
+  local h = {}
+  local cs = s._cs
+  for _, f in ipairs({ "time", "open", "high", "low", "close", "volume" }) do
+    next_id = next_id + 1
+    registry[next_id] = { p = cs[f], w = w, int = f == "time", keep = s }
+    h[f] = hist_t(next_id)
+  end
+  return h
+end
+
+-- ---- ctx ----
+
+local ORDER_OPTS = { type = "string", tif = "string", limit = "number", stop = "number", id = "string" }
+local ORDER_SPEC = { symbol = "string", side = "string", qty = "number", account = "string" }
+for k, v in pairs(ORDER_OPTS) do ORDER_SPEC[k] = v end
+local TYPES = { market = true, limit = true, stop = true, stop_limit = true }
+local TIFS = { day = true, gtc = true, ioc = true }
+
+local function check_fields(fname, t, allowed)
+  for k, v in pairs(t) do
+    local want = allowed[k]
+    if not want then error(format("%s: unknown option '%s'", fname, tostring(k)), 3) end
+    if type(v) ~= want then error(format("%s: %s must be a %s, got %s", fname, k, want, show(v)), 3) end
+  end
+end
+
+local function check_id(fname, id)
+  if id ~= nil and (#id == 0 or #id > 47 or id:find("[^%w%._:%-]")) then
+    error(format("%s: id must be 1-47 characters of letters, digits and . _ : -, got %s", fname, show(id)), 3)
+  end
+end
+
+-- The order spec from (symbol, qty, opts) for buy/sell, checked.
+local function make_spec(fname, side, symbol, qty, opts)
+  if type(symbol) ~= "string" then error(format("%s: symbol must be a string, got %s", fname, show(symbol)), 3) end
+  if type(qty) ~= "number" then error(format("%s: qty must be a number, got %s", fname, show(qty)), 3) end
+  local spec = { symbol = symbol, side = side, qty = qty }
+  if opts ~= nil then
+    if type(opts) ~= "table" then error(fname .. ": opts must be a table", 3) end
+    check_fields(fname, opts, ORDER_OPTS)
+    spec.limit, spec.stop, spec.tif, spec.id = opts.limit, opts.stop, opts.tif, opts.id
+    spec.type = opts.type
+  end
+  if spec.type == nil then
+    if spec.limit and spec.stop then spec.type = "stop_limit"
+    elseif spec.limit then spec.type = "limit"
+    elseif spec.stop then spec.type = "stop"
+    else spec.type = "market" end
+  end
+  if not TYPES[spec.type] then
+    error(format("%s: type must be market, limit, stop or stop_limit, got %s", fname, show(spec.type)), 3)
+  end
+  if spec.tif ~= nil and not TIFS[spec.tif] then
+    error(format("%s: tif must be day, gtc or ioc, got %s", fname, show(spec.tif)), 3)
+  end
+  check_id(fname, spec.id)
+  return spec
+end
+
+local function check_amount(fname, amount)
+  if type(amount) ~= "number" or amount ~= amount or amount <= 0 or amount == math.huge then
+    error(format("%s: amount must be a positive number, got %s", fname, show(amount)), 3)
+  end
+end
+
+-- ctx for a strategy over engine eng.  host: { now = fn, bars = fn(symbol, tf),
+-- log = fn(level, msg), calendar = module, symbols = list, default_account = record,
+-- params = table, state = table }.
+function M.new_ctx(eng, host)
+  local ctx = { params = host.params, state = host.state or {}, calendar = host.calendar,
+    symbols = host.symbols }
+  local sid_of = eng.sid_of
+  local position_of = eng.position_of
+  local main = host.default_account
+
+  local function account_named(fname, name)
+    if type(name) ~= "string" then error(format("%s: account name must be a string, got %s", fname, show(name)), 3) end
+    local a = eng.account_by_name[name]
+    if not a then error(format("%s: no account '%s'", fname, name), 3) end
+    return a
+  end
+
+  -- The trading methods of one account; ctx's act on the default account.
+  local function trading(a, t)
+    function t.buy(_, symbol, qty, opts)
+      return eng:submit(a, make_spec("buy", "buy", symbol, qty, opts))
+    end
+    function t.sell(_, symbol, qty, opts)
+      return eng:submit(a, make_spec("sell", "sell", symbol, qty, opts))
+    end
+    function t.order(_, spec)
+      if type(spec) ~= "table" then error("order: expects a table {symbol=, side=, qty=, ...}", 2) end
+      check_fields("order", spec, ORDER_SPEC)
+      if spec.side ~= "buy" and spec.side ~= "sell" then
+        error(format("order: side must be \"buy\" or \"sell\", got %s", show(spec.side)), 2)
+      end
+      local acct = spec.account and account_named("order", spec.account) or a
+      local opts = { type = spec.type, tif = spec.tif, limit = spec.limit, stop = spec.stop, id = spec.id }
+      return eng:submit(acct, make_spec("order", spec.side, spec.symbol, spec.qty, opts))
+    end
+    function t.position(_, symbol)
+      local sid = sid_of[symbol]
+      if not sid then
+        if type(symbol) ~= "string" then error("position: symbol must be a string, got " .. show(symbol), 2) end
+        return 0, 0
+      end
+      local p = a.pos[sid] or position_of(eng, a, sid)
+      if p == nil then return 0, 0 end
+      return p.qty, p.avg_cost
+    end
+    function t.close(_, symbol, opts)
+      local q = t.position(nil, symbol)
+      if q == 0 then return nil, format("no position in %s to close", tostring(symbol)) end
+      return eng:submit(a, make_spec("close", q > 0 and "sell" or "buy", symbol, q > 0 and q or -q, opts))
+    end
+    function t.cash() return eng:cash(a) end
+    function t.equity() return eng:equity(a) end
+    function t.positions()
+      local out = {}
+      local ptr = a.ptr
+      for j = 0, ptr.npositions - 1 do
+        local p = ptr.positions[j]
+        if p.qty ~= 0 then out[ffi.string(p.symbol)] = p.qty end
+      end
+      return out
+    end
+    return t
+  end
+
+  trading(main, ctx)
+  local handles = {}
+  local function handle(a)
+    local h = handles[a.name]
+    if not h then
+      h = trading(a, { name = a.name })
+      handles[a.name] = h
+    end
+    return h
+  end
+
+  function ctx.account(_, name)
+    if name == nil then return handle(main) end
+    return handle(account_named("account", name))
+  end
+  function ctx.accounts()
+    local out = {}
+    for i, a in ipairs(eng.accounts) do out[i] = a.name end
+    return out
+  end
+  function ctx.open_account(_, name, opts)
+    if type(name) ~= "string" then error("open_account: name must be a string, got " .. show(name), 2) end
+    opts = opts or {}
+    if type(opts) ~= "table" then error("open_account: opts must be a table {from=, cash=}", 2) end
+    check_fields("open_account", opts, { from = "string", cash = "number" })
+    if opts.from then
+      local parent = account_named("open_account", opts.from)
+      local a, err = eng:fork(parent, name, opts.cash or 0)
+      if not a then return nil, err end
+      return handle(a)
+    end
+    local a, err = eng:open_account(name, opts.cash or 0)
+    if not a then return nil, err end
+    return handle(a)
+  end
+  function ctx.transfer(_, from, to, amount)
+    local fa, ta = account_named("transfer", from), account_named("transfer", to)
+    check_amount("transfer", amount)
+    return eng:transfer(fa, ta, amount)
+  end
+  function ctx.deposit(_, name, amount)
+    local a = account_named("deposit", name)
+    check_amount("deposit", amount)
+    return eng:deposit(a, amount)
+  end
+  function ctx.withdraw(_, name, amount)
+    local a = account_named("withdraw", name)
+    check_amount("withdraw", amount)
+    return eng:withdraw(a, amount)
+  end
+  function ctx.merge(_, name)
+    local a = account_named("merge", name)
+    if not a.parent then return nil, format("account %s has no parent to merge into", name) end
+    return eng:merge(a)
+  end
+  function ctx.cancel(_, id)
+    if type(id) ~= "string" then error("cancel: id must be a string, got " .. show(id), 2) end
+    return eng:cancel(id)
+  end
+  function ctx.get_order(_, id)
+    if type(id) ~= "string" then error("get_order: id must be a string, got " .. show(id), 2) end
+    return eng:order(id)
+  end
+  function ctx.now() return host.now() end
+  function ctx.bars(_, symbol, timeframe)
+    if type(symbol) ~= "string" then error("bars: symbol must be a string, got " .. show(symbol), 2) end
+    local h, err = host.bars(symbol, timeframe)
+    if not h then error("bars: " .. err, 2) end
+    return h
+  end
+  function ctx.log(_, ...)
+    local parts = {}
+    for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
+    host.log(concat(parts, " "))
+  end
+  return ctx
+end
+
+M.money = engine_mod.money
+return M
