@@ -117,7 +117,12 @@ $(BUILD)/bench/gen_ohlcv: $(SHARED)/bench/gen_ohlcv.c
 	@mkdir -p $(@D)
 	$(CC) -O2 -ffp-contract=off -o $@ $<
 
-bench: deps all $(BUILD)/bench/startup $(BUILD)/bench/csv_import $(BUILD)/bench/gen_ohlcv
+# The same strategy in plain C: the speed limit the backtest bench compares against.
+$(BUILD)/bench/sma_ref: $(SHARED)/bench/sma_ref.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -o $@ $<
+
+bench: deps all $(BUILD)/bench/startup $(BUILD)/bench/csv_import $(BUILD)/bench/gen_ohlcv $(BUILD)/bench/sma_ref
 	@sh bench/run.sh $(BUILD)
 
 # Fuzzing (DESIGN §8): libFuzzer targets for every parser of outside input, built with

@@ -1,6 +1,6 @@
 #!/bin/sh
 # make bench: every benchmark, figures on stdout.  Never run by make test.
-#   bench/run.sh BUILD   (BUILD holds alluse and bench/{startup,csv_import,gen_ohlcv})
+#   bench/run.sh BUILD   (BUILD holds alluse and bench/{startup,csv_import,gen_ohlcv,sma_ref})
 set -e
 build=$1
 bin=$build/alluse
@@ -20,3 +20,5 @@ echo "csv import, 10M rows (goal: peak memory < 2x the columns):"
 "$build/bench/csv_import" "$data/X10M-1m.csv" | sed 's/^/  /'
 ALLUSE_LUA_PATH= "$bin" exec bench/store.lua
 ALLUSE_LUA_PATH= "$bin" exec bench/indicators.lua
+[ -s "$data/store/X.1m.bars" ] || "$bin" data import "$data/X-1m.csv" --store "$data/store" --symbol X > /dev/null
+ALLUSE_LUA_PATH= "$bin" exec bench/backtest.lua "$data/store" "$build/bench/sma_ref" "$data/X-1m.bin"

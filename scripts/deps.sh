@@ -2,12 +2,15 @@
 # Install the Debian packages alluse needs to build and test, and only those missing.
 # Silent when everything is present, so `make run` and `make test` can call it every time.
 # Note: never add Debian's plain `luajit` package: it conflicts with libluajit2-5.1-dev.
+# chromium and a font for it to draw text with are for the test that opens the HTML
+# report in a headless browser (tests/integration/test_report_chromium.sh).
 set -e
 
 PACKAGES="gcc make pkg-config git perl
 libluajit2-5.1-dev libuv1-dev libcurl4-openssl-dev libssl-dev libpq-dev libsqlite3-dev
 lua-cjson lua-cjson-dev libedit-dev
-tmux tzdata"
+tmux tzdata
+chromium fonts-dejavu-core"
 
 missing=""
 for p in $PACKAGES; do

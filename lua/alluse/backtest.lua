@@ -421,15 +421,9 @@ local function position_rows(eng)
 end
 
 local function trades_of(eng, account)
-  local out = json.array()
-  for _, tr in ipairs(eng.trades) do
-    if account == nil or tr.account == account then
-      out[#out + 1] = {
-        id = tr.id, account = tr.account, symbol = tr.symbol, side = tr.side, qty = tr.qty,
-        entry_time = iso(tr.entry_time), entry_price = tr.entry_price, exit_time = iso(tr.exit_time),
-        exit_price = tr.exit_price, bars = tr.bars, gross = tr.gross, commission = tr.commission, pnl = tr.pnl,
-      }
-    end
+  local out = json.array(eng:trade_rows(account))
+  for _, tr in ipairs(out) do
+    tr.entry_time, tr.exit_time = iso(tr.entry_time), iso(tr.exit_time)
   end
   return out
 end
@@ -449,7 +443,7 @@ function M.result(eng, r)
   for _, a in ipairs(eng.accounts) do
     local s = stats.summary {
       dates = a.eq_dates, equity = a.eq_values, flows = a.eq_flows, initial = a.initial > 0 and a.initial or 1,
-      trades = trades_of(eng, a.name), bars = r.events, exposed_bars = a.exposed,
+      trades = trades_of(eng, a), bars = r.events, exposed_bars = a.exposed,
       commissions = a.commissions_cents / 100,
     }
     accounts[#accounts + 1] = { name = a.name, parent = or_null(a.parent), status = a.status, summary = s }

@@ -4,7 +4,7 @@
 --   local eng = engine.new{ symbols = {"SPY"}, cash = 1e6, commission = {...},
 --                           fill = {...}, risk = {...} }
 --   eng:set_time(now_us)                  -- the clock: the driver moves it
---   local id, reason = eng:submit(acct, spec)   -- risk-checked; nil, reason when rejected
+--   local id, reason = eng:submit(acct, symbol, "buy", qty)  -- risk-checked; nil, reason when rejected
 --   eng:bar(sid, bar)                     -- a bar of a traded symbol: match, then mark
 --   eng:end_of_day(date)                  -- record equity rows
 --
@@ -34,6 +34,28 @@ local BUY, SELL = oms.BUY, oms.SELL
 local MARKET, LIMIT, STOP, STOP_LIMIT = 1, 2, 3, 4
 local DAY = 1
 local ACCEPTED, PARTIALLY_FILLED, REJECTED = oms.ACCEPTED, oms.PARTIALLY_FILLED, oms.REJECTED
+
+-- Per-order engine state beside each oms_order (same chunking), open round trips
+-- per account and symbol, and closed trades: plain structs, so the order path makes
+-- no Lua table per order or trade (the results turn them into tables at the end).
+ffi.cdef [[
+typedef struct au_order_x {
+  double session_end; /* a day order's session end, µs (NEVER for gtc/ioc) */
+  double reserve;     /* cash still reserved for the open quantity */
+  double open;        /* quantity not yet released (filled, canceled, expired) */
+  int32_t account;    /* index in eng.accounts */
+  int32_t sid;        /* symbol id, 0 when unknown */
+  int32_t auto_id;    /* 1: the id is "o<order number>" */
+} au_order_x;
+typedef struct au_trip {
+  double qty, entry_time, entry_qty, entry_value, exit_qty, exit_value, cash, commission, bar0;
+  int32_t side, open;
+} au_trip;
+typedef struct au_trade {
+  double qty, entry_time, entry_price, exit_time, exit_price, bars, gross, commission, pnl;
+  int32_t account, sid, side;
+} au_trade;
+]]
 
 local M = {}
 
@@ -117,15 +139,15 @@ function M.new(opts)
   self.cexec = ffi.new("oms_exec")
   self.dbl = ffi.new("double[1]")
 
-  -- Orders: oms_order records 1..norders in chunks of CHUNK (order_at): chunks never
-  -- move, so growing copies nothing and a pointer to an order stays valid.
-  self.ord_chunks, self.ord_cap = {}, 0
+  -- Orders: oms_order records 1..norders in chunks of CHUNK (order_at), with their
+  -- au_order_x (orderx_at): chunks never move, so growing copies nothing and a
+  -- pointer to an order stays valid.
+  self.ord_chunks, self.ordx_chunks, self.ord_cap = {}, {}, 0
+  self.trade_chunks, self.ntrades, self.trade_cap = {}, 0, 0
   self.norders = 0
   self.order_by_id = {}
-  self.ord_acct, self.ord_sid, self.ord_session_end, self.ord_reserve, self.ord_open = {}, {}, {}, {}, {}
-  self.next_auto_id = 1
 
-  self.nfills, self.trades = 0, {}
+  self.nfills = 0
   self.nopen = 0          -- (account, symbol) pairs with a position: exposure
   self.commissions_cents = 0
   self.total_flow_today = 0
@@ -162,7 +184,7 @@ local function account_record(self, ptr, name, parent, initial)
   local a = {
     name = name, ptr = ptr, parent = parent, status = "active", created = self.now,
     initial = initial, reserved = 0, orders_today = 0, flow_today = 0,
-    pos = {}, pending_buy = {}, pending_sell = {}, open_trade = {}, pos_sid = {},
+    pos = {}, pending_buy = {}, pending_sell = {}, trip = {}, pos_sid = {}, index = #self.accounts + 1,
     eq_dates = {}, eq_values = {}, eq_flows = {}, checked_n = 0, checked_sum = 0,
     nopen = 0, exposed = 0, commissions_cents = 0,
   }
@@ -291,18 +313,42 @@ end
 local CHUNK_BITS = 10
 local CHUNK = 2 ^ CHUNK_BITS
 local order_chunk_t = ffi.typeof("oms_order[$]", CHUNK)
+local orderx_chunk_t = ffi.typeof("au_order_x[$]", CHUNK)
+local trade_chunk_t = ffi.typeof("au_trade[$]", CHUNK)
 
 local function grow_orders(self)
   local c = self.ord_cap / CHUNK
   self.ord_chunks[c] = order_chunk_t()
+  self.ordx_chunks[c] = orderx_chunk_t()
   self.ord_cap = self.ord_cap + CHUNK
 end
 
--- Order k (1-based) as an oms_order reference.
+-- Order k (1-based) as an oms_order reference, and its au_order_x.
 local function order_at(self, k)
   return self.ord_chunks[rshift(k, CHUNK_BITS)][band(k, CHUNK - 1)]
 end
+local function orderx_at(self, k)
+  return self.ordx_chunks[rshift(k, CHUNK_BITS)][band(k, CHUNK - 1)]
+end
 Engine.order_at = order_at
+
+-- Trade k (1-based), a closed round trip.
+local function trade_at(self, k)
+  return self.trade_chunks[rshift(k, CHUNK_BITS)][band(k, CHUNK - 1)]
+end
+Engine.trade_at = trade_at
+
+-- The order number of a client order id, or nil.  Automatic ids ("o<N>") are not
+-- kept in the id table: N is the order number.
+local function order_number(self, id)
+  local k = self.order_by_id[id]
+  if k then return k end
+  local n = type(id) == "string" and id:match("^o(%d+)$")
+  n = n and tonumber(n)
+  if n and n >= 1 and n <= self.norders and orderx_at(self, n).auto_id == 1 then return n end
+  return nil
+end
+Engine.order_number = order_number
 
 local function queue_order_event(self, k)
   if self.want_orders then
@@ -392,35 +438,34 @@ function Engine:session_end(now)
   return o2 and c2 or NEVER
 end
 
--- spec: { symbol, side ("buy"|"sell"), qty, type, tif, limit, stop, id }, already
--- type-checked by the caller (ctx).  Returns id, or nil, reason, id when rejected.
-function Engine:submit(a, spec)
-  local id = spec.id
-  if id == nil then
-    id = "o" .. self.next_auto_id
-    while self.order_by_id[id] do
-      self.next_auto_id = self.next_auto_id + 1
-      id = "o" .. self.next_auto_id
+-- A new order from the strategy, already type-checked by ctx: side "buy"|"sell",
+-- otype "market"|"limit"|"stop"|"stop_limit", tif "day"|"gtc"|"ioc" (nil: day),
+-- limit/stop prices or nil, id a client order id or nil (then "o<order number>").
+-- Returns id, or nil, reason, id when rejected.
+function Engine:submit(a, symbol, side_name, qty, otype, tif, limit, stop, id)
+  if id ~= nil then
+    local old = order_number(self, id)
+    if old then
+      -- Client order ids are idempotent: the same id names the same order.
+      local o = order_at(self, old)
+      if o.status == REJECTED then return nil, ffi.string(o.reason), id end
+      return id
     end
-    self.next_auto_id = self.next_auto_id + 1
-  elseif self.order_by_id[id] then
-    -- Client order ids are idempotent: the same id names the same order.
-    local k = self.order_by_id[id]
-    local o = order_at(self, k)
-    if o.status == REJECTED then return nil, ffi.string(o.reason), id end
-    return id
   end
   if self.norders + 1 >= self.ord_cap then grow_orders(self) end
   local k = self.norders + 1
+  local auto = id == nil
+  if auto then id = "o" .. k end
   local o = order_at(self, k)
-  local side = oms.side[spec.side]
-  local rc = C.oms_order_init(o, id, a.name, spec.symbol, side, oms.type[spec.type or "market"],
-    oms.tif[spec.tif or "day"], spec.qty, spec.limit or 0, spec.stop or 0, self.now, errbuf, ERRLEN)
+  local side = oms.side[side_name]
+  local rc = C.oms_order_init(o, id, a.name, symbol, side, oms.type[otype or "market"],
+    oms.tif[tif or "day"], qty, limit or 0, stop or 0, self.now, errbuf, ERRLEN)
   if rc ~= 0 then error("engine: " .. errmsg(), 3) end
   self.norders = k
-  self.order_by_id[id] = k
-  local sid = self.sid_of[spec.symbol]
-  self.ord_acct[k], self.ord_sid[k] = a, sid or false
+  if not auto then self.order_by_id[id] = k end
+  local sid = self.sid_of[symbol]
+  local x = orderx_at(self, k)
+  x.account, x.sid, x.auto_id = a.index, sid or 0, auto and 1 or 0
   a.orders_today = a.orders_today + 1
   local reason, reserve = risk_reason(self, a, o, sid)
   if reason then
@@ -430,33 +475,35 @@ function Engine:submit(a, spec)
     return nil, ffi.string(o.reason), id
   end
   C.oms_order_transition(o, ACCEPTED, self.now, errbuf, ERRLEN)
-  self.ord_reserve[k], self.ord_open[k] = reserve, o.qty
+  x.reserve, x.open = reserve, qty
   a.reserved = a.reserved + reserve
   if side == BUY then
-    a.pending_buy[sid] = (a.pending_buy[sid] or 0) + o.qty
+    a.pending_buy[sid] = (a.pending_buy[sid] or 0) + qty
   else
-    a.pending_sell[sid] = (a.pending_sell[sid] or 0) + o.qty
+    a.pending_sell[sid] = (a.pending_sell[sid] or 0) + qty
   end
-  self.ord_session_end[k] = o.tif == DAY and self:session_end(self.now) or NEVER
+  x.session_end = o.tif == DAY and self:session_end(self.now) or NEVER
   local w = self.working[sid]
-  w[#w + 1] = k
-  self.nwork[sid] = #w
+  local n = self.nwork[sid] + 1
+  w[n] = k
+  self.nwork[sid] = n
   queue_order_event(self, k)
   self:flush()
   return id
 end
 
 -- Release what order k holds for qty of its open quantity: that share of the cash
--- reserved at acceptance, and the pending quantity.  ord_open[k] is the quantity not
+-- reserved at acceptance, and the pending quantity.  x.open is the quantity not
 -- yet released (filled, canceled or expired quantities are released as they happen).
 local function release(self, k, qty)
   local o = order_at(self, k)
-  local a, sid = self.ord_acct[k], self.ord_sid[k]
-  local open = self.ord_open[k]
-  local res = self.ord_reserve[k]
+  local x = orderx_at(self, k)
+  local a, sid = self.accounts[x.account], x.sid
+  local open = x.open
+  local res = x.reserve
   local part = qty >= open and res or res * qty / open
-  self.ord_open[k] = open - qty
-  self.ord_reserve[k] = res - part
+  x.open = open - qty
+  x.reserve = res - part
   local r = a.reserved - part
   a.reserved = r > 1e-6 and r or 0
   if o.side == BUY then
@@ -467,7 +514,7 @@ local function release(self, k, qty)
 end
 
 local function remove_working(self, k)
-  local sid = self.ord_sid[k]
+  local sid = orderx_at(self, k).sid
   local w = self.working[sid]
   for j = 1, #w do
     if w[j] == k then
@@ -480,7 +527,7 @@ end
 
 -- Cancel a working order.  true, or nil, reason.
 function Engine:cancel(id, reason)
-  local k = self.order_by_id[id]
+  local k = order_number(self, id)
   if not k then return nil, format("no order '%s'", tostring(id)) end
   local o = order_at(self, k)
   if o.status ~= ACCEPTED and o.status ~= PARTIALLY_FILLED then
@@ -499,7 +546,7 @@ end
 function Engine:cancel_all(reason, a)
   for k = 1, self.norders do
     local o = order_at(self, k)
-    if (o.status == ACCEPTED or o.status == PARTIALLY_FILLED) and (a == nil or self.ord_acct[k] == a) then
+    if (o.status == ACCEPTED or o.status == PARTIALLY_FILLED) and (a == nil or orderx_at(self, k).account == a.index) then
       self:cancel(ffi.string(o.id), reason)
     end
   end
@@ -507,59 +554,94 @@ end
 
 -- ---- round trips ----
 
+local trip_t = ffi.typeof("au_trip")
+
 local function open_trip(self, a, sid, q, price, c_cash, c_comm)
-  a.open_trade[sid] = {
-    account = a.name, symbol = self.symbols[sid], side = q > 0 and "long" or "short",
-    qty = abs(q), entry_time = self.fill_time, entry_qty = abs(q), entry_value = abs(q) * price,
-    exit_qty = 0, exit_value = 0, cash = c_cash, commission = c_comm, bar0 = self.barcount[sid],
-    -- filled in when the trip closes; declared now so the table never rehashes
-    id = 0, entry_price = 0, exit_time = 0, exit_price = 0, bars = 0, gross = 0, pnl = 0,
-  }
+  local tr = a.trip[sid]
+  if tr == nil then
+    tr = trip_t()
+    a.trip[sid] = tr
+  end
+  local aq = abs(q)
+  tr.side, tr.open = q > 0 and 1 or -1, 1
+  tr.qty, tr.entry_time, tr.entry_qty, tr.entry_value = aq, self.fill_time, aq, aq * price
+  tr.exit_qty, tr.exit_value, tr.cash, tr.commission = 0, 0, c_cash, c_comm
+  tr.bar0 = self.barcount[sid]
   self.nopen = self.nopen + 1
   a.nopen = a.nopen + 1
 end
 
+local function close_trip(self, a, sid, tr)
+  local n = self.ntrades + 1
+  if n >= self.trade_cap then
+    self.trade_chunks[self.trade_cap / CHUNK] = trade_chunk_t()
+    self.trade_cap = self.trade_cap + CHUNK
+  end
+  local d = trade_at(self, n)
+  local gross = oms.round_cents(tr.cash)
+  local cm = oms.round_cents(tr.commission)
+  d.account, d.sid, d.side, d.qty = a.index, sid, tr.side, tr.qty
+  d.entry_time, d.entry_price = tr.entry_time, tr.entry_value / tr.entry_qty
+  d.exit_time, d.exit_price = self.fill_time, tr.exit_value / tr.exit_qty
+  d.bars, d.gross, d.commission = self.barcount[sid] - tr.bar0, gross, cm
+  d.pnl = oms.round_cents(gross - cm)
+  self.ntrades = n
+  tr.open = 0
+  self.nopen = self.nopen - 1
+  a.nopen = a.nopen - 1
+end
+
+-- Round-trip bookkeeping for one fill of signed qty at price: cash and comm are the
+-- fill's postings (dollars).  A trip runs from the position leaving 0 to coming back;
+-- a fill through zero closes one (with its share of the fill's cash and commission)
+-- and opens the next with the rest.
 local function round_trip_fill(self, a, sid, before, after, signed, price, cash, comm)
-  local trades = a.open_trade
-  local tr = trades[sid]
   if before == 0 then
     open_trip(self, a, sid, signed, price, cash, comm)
     return
   end
+  local tr = a.trip[sid]
+  local asigned = abs(signed)
   if (before > 0) == (signed > 0) then -- adding
-    tr.entry_qty = tr.entry_qty + abs(signed)
-    tr.entry_value = tr.entry_value + abs(signed) * price
+    tr.entry_qty = tr.entry_qty + asigned
+    tr.entry_value = tr.entry_value + asigned * price
     tr.qty = max(tr.qty, abs(after))
     tr.cash, tr.commission = tr.cash + cash, tr.commission + comm
     return
   end
   -- Reducing, closing, or going through zero.
-  local closing = min(abs(signed), abs(before))
+  local closing = min(asigned, abs(before))
   local share_cash, share_comm = cash, comm
-  if abs(signed) > closing then -- the part beyond zero opens the next trip
-    share_cash = oms.round_cents(cash * closing / abs(signed))
-    share_comm = oms.round_cents(comm * closing / abs(signed))
+  if asigned > closing then -- the part beyond zero opens the next trip
+    share_cash = oms.round_cents(cash * closing / asigned)
+    share_comm = oms.round_cents(comm * closing / asigned)
   end
   tr.exit_qty = tr.exit_qty + closing
   tr.exit_value = tr.exit_value + closing * price
   tr.cash, tr.commission = tr.cash + share_cash, tr.commission + share_comm
   if after == 0 or (after > 0) ~= (before > 0) then
-    -- The open trip's table becomes the closed trade's record (one table per trip).
-    local gross = oms.round_cents(tr.cash)
-    local cm = oms.round_cents(tr.commission)
-    local list = self.trades
-    local n = #list + 1
-    tr.id, tr.entry_price, tr.exit_time = n, tr.entry_value / tr.entry_qty, self.fill_time
-    tr.exit_price, tr.bars = tr.exit_value / tr.exit_qty, self.barcount[sid] - tr.bar0
-    tr.gross, tr.commission, tr.pnl = gross, cm, oms.round_cents(gross - cm)
-    list[n] = tr
-    trades[sid] = nil
-    self.nopen = self.nopen - 1
-    a.nopen = a.nopen - 1
+    close_trip(self, a, sid, tr)
     if after ~= 0 then
       open_trip(self, a, sid, after, price, oms.round_cents(cash - share_cash), oms.round_cents(comm - share_comm))
     end
   end
+end
+
+-- Closed trades as tables (for results): of account a, or all.
+function Engine:trade_rows(a)
+  local out = {}
+  for k = 1, self.ntrades do
+    local d = trade_at(self, k)
+    if a == nil or d.account == a.index then
+      out[#out + 1] = {
+        id = k, account = self.accounts[d.account].name, symbol = self.symbols[d.sid],
+        side = d.side > 0 and "long" or "short", qty = d.qty, entry_time = d.entry_time,
+        entry_price = d.entry_price, exit_time = d.exit_time, exit_price = d.exit_price, bars = d.bars,
+        gross = d.gross, commission = d.commission, pnl = d.pnl,
+      }
+    end
+  end
+  return out
 end
 
 -- ---- fills ----
@@ -568,11 +650,12 @@ end
 -- and account), then keep the Lua-side books: reservations, round trips, events.
 -- Returns true while the order is still working.
 local function execute(self, k, o, t)
-  local a, sid = self.ord_acct[k], self.ord_sid[k]
+  local ox = orderx_at(self, k)
+  local a, sid = self.accounts[ox.account], ox.sid
   local x = self.cexec
   local limit = -1
   if not self.risk.allow_margin and o.side == BUY then
-    limit = tonumber(a.ptr.cash_cents) / 100 - (a.reserved - self.ord_reserve[k])
+    limit = tonumber(a.ptr.cash_cents) / 100 - (a.reserved - ox.reserve)
   end
   local open_before = o.qty - o.filled_qty
   if C.oms_exec_bar(a.ptr, o, self.cbar, self.model, self.comm, 1, limit, k, x, errbuf, ERRLEN) ~= 0 then
@@ -621,7 +704,7 @@ function Engine:match(sid, b)
     local k = w[j]
     local o = order_at(self, k)
     local working
-    if C.oms_order_day_expired(o, t, self.ord_session_end[k]) == 1 then
+    if C.oms_order_day_expired(o, t, orderx_at(self, k).session_end) == 1 then
       local rem = o.qty - o.filled_qty
       C.oms_order_expire(o, t, errbuf, ERRLEN)
       release(self, k, rem)
@@ -685,7 +768,7 @@ function Engine:order_view(k)
 end
 
 function Engine:order(id)
-  local k = self.order_by_id[id]
+  local k = order_number(self, id)
   if not k then return nil end
   return self:order_view(k)
 end

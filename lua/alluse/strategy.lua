@@ -201,36 +201,39 @@ local function check_fields(fname, t, allowed)
 end
 
 local function check_id(fname, id)
-  if id ~= nil and (#id == 0 or #id > 47 or id:find("[^%w%._:%-]")) then
-    error(format("%s: id must be 1-47 characters of letters, digits and . _ : -, got %s", fname, show(id)), 3)
+  if id == nil then return end
+  if #id == 0 or #id > 47 or id:find("[^%w%._:%-]") then
+    error(format("%s: id must be 1-47 characters of letters, digits and . _ : -, got %s", fname, show(id)), 4)
+  end
+  if id:match("^o%d+$") then
+    error(format("%s: ids of the form o<number> are the engine's automatic ids; choose another, got %s", fname,
+      show(id)), 4)
   end
 end
 
--- The order spec from (symbol, qty, opts) for buy/sell, checked.
-local function make_spec(fname, side, symbol, qty, opts)
+-- The order arguments from (symbol, qty, opts), checked: symbol, side, qty, type,
+-- tif, limit, stop, id — what Engine:submit takes.
+local function order_args(fname, side, symbol, qty, opts)
   if type(symbol) ~= "string" then error(format("%s: symbol must be a string, got %s", fname, show(symbol)), 3) end
   if type(qty) ~= "number" then error(format("%s: qty must be a number, got %s", fname, show(qty)), 3) end
-  local spec = { symbol = symbol, side = side, qty = qty }
-  if opts ~= nil then
-    if type(opts) ~= "table" then error(fname .. ": opts must be a table", 3) end
-    check_fields(fname, opts, ORDER_OPTS)
-    spec.limit, spec.stop, spec.tif, spec.id = opts.limit, opts.stop, opts.tif, opts.id
-    spec.type = opts.type
+  if opts == nil then return symbol, side, qty, "market" end
+  if type(opts) ~= "table" then error(fname .. ": opts must be a table", 3) end
+  check_fields(fname, opts, ORDER_OPTS)
+  local limit, stop, tif, id, otype = opts.limit, opts.stop, opts.tif, opts.id, opts.type
+  if otype == nil then
+    if limit and stop then otype = "stop_limit"
+    elseif limit then otype = "limit"
+    elseif stop then otype = "stop"
+    else otype = "market" end
   end
-  if spec.type == nil then
-    if spec.limit and spec.stop then spec.type = "stop_limit"
-    elseif spec.limit then spec.type = "limit"
-    elseif spec.stop then spec.type = "stop"
-    else spec.type = "market" end
+  if not TYPES[otype] then
+    error(format("%s: type must be market, limit, stop or stop_limit, got %s", fname, show(otype)), 3)
   end
-  if not TYPES[spec.type] then
-    error(format("%s: type must be market, limit, stop or stop_limit, got %s", fname, show(spec.type)), 3)
+  if tif ~= nil and not TIFS[tif] then
+    error(format("%s: tif must be day, gtc or ioc, got %s", fname, show(tif)), 3)
   end
-  if spec.tif ~= nil and not TIFS[spec.tif] then
-    error(format("%s: tif must be day, gtc or ioc, got %s", fname, show(spec.tif)), 3)
-  end
-  check_id(fname, spec.id)
-  return spec
+  check_id(fname, id)
+  return symbol, side, qty, otype, tif, limit, stop, id
 end
 
 local function check_amount(fname, amount)
@@ -259,10 +262,10 @@ function M.new_ctx(eng, host)
   -- The trading methods of one account; ctx's act on the default account.
   local function trading(a, t)
     function t.buy(_, symbol, qty, opts)
-      return eng:submit(a, make_spec("buy", "buy", symbol, qty, opts))
+      return eng:submit(a, order_args("buy", "buy", symbol, qty, opts))
     end
     function t.sell(_, symbol, qty, opts)
-      return eng:submit(a, make_spec("sell", "sell", symbol, qty, opts))
+      return eng:submit(a, order_args("sell", "sell", symbol, qty, opts))
     end
     function t.order(_, spec)
       if type(spec) ~= "table" then error("order: expects a table {symbol=, side=, qty=, ...}", 2) end
@@ -272,7 +275,7 @@ function M.new_ctx(eng, host)
       end
       local acct = spec.account and account_named("order", spec.account) or a
       local opts = { type = spec.type, tif = spec.tif, limit = spec.limit, stop = spec.stop, id = spec.id }
-      return eng:submit(acct, make_spec("order", spec.side, spec.symbol, spec.qty, opts))
+      return eng:submit(acct, order_args("order", spec.side, spec.symbol, spec.qty, opts))
     end
     function t.position(_, symbol)
       local sid = sid_of[symbol]
@@ -287,7 +290,7 @@ function M.new_ctx(eng, host)
     function t.close(_, symbol, opts)
       local q = t.position(nil, symbol)
       if q == 0 then return nil, format("no position in %s to close", tostring(symbol)) end
-      return eng:submit(a, make_spec("close", q > 0 and "sell" or "buy", symbol, q > 0 and q or -q, opts))
+      return eng:submit(a, order_args("close", q > 0 and "sell" or "buy", symbol, q > 0 and q or -q, opts))
     end
     function t.cash() return eng:cash(a) end
     function t.equity() return eng:equity(a) end

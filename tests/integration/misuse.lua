@@ -5,7 +5,8 @@ local modules = {
   "alluse.core.host", "alluse.core.crypto", "alluse.core.readline", "cjson",
   "alluse.crypto", "alluse.json", "alluse.time", "alluse.log", "alluse.sandbox",
   "alluse.flags", "alluse.inspect", "alluse.test", "alluse.calendar", "alluse.series",
-  "alluse.data", "alluse.indicators", "alluse.check",
+  "alluse.data", "alluse.indicators", "alluse.check", "alluse.oms", "alluse.engine", "alluse.strategy",
+  "alluse.backtest", "alluse.report.stats", "alluse.report.html",
 }
 -- Functions that would block on the terminal, end the process or print TAP lines.
 local skip = {
