@@ -275,6 +275,7 @@ local function run(opts, args)
     params = parse_params(opts.param),
     commission = opts.commission and parse_commission(opts.commission) or nil,
     fill = fill, risk = risk, check_invariants = check,
+    records = opts.json ~= nil, -- orders and ledger go only to the JSON
     seed = opts.seed and number_flag("seed", opts.seed) or nil,
     budget_ms = opts.budget_ms and number_flag("budget-ms", opts.budget_ms, 1) or nil,
     progress = tty and total > LONG_RUN and progress_bar() or nil,

@@ -657,8 +657,13 @@ local function config_section(buf, result)
     risk[#risk + 1] = esc(k) .. " " .. value_text(cfg.risk[k])
   end
   row("Risk", #risk > 0 and concat(risk, ", ") or DASH)
+  -- counts: the engine's totals, present even when the orders and ledger tables were
+  -- left out of the result (they are written only to the JSON).
+  local counts = tbl(result.counts)
+  local norders = type(counts.orders) == "number" and counts.orders or #tbl(result.orders)
+  local nledger = type(counts.ledger) == "number" and counts.ledger or #tbl(result.ledger)
   row("Orders, ledger postings", format("%s orders, %s postings (in the JSON output)",
-    fixed(#tbl(result.orders), 0), fixed(#tbl(result.ledger), 0)))
+    fixed(norders, 0), fixed(nledger, 0)))
   buf[#buf + 1] = '</tbody></table>'
 
   buf[#buf + 1] = '<h3>Parameters</h3>'
