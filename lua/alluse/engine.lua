@@ -209,6 +209,11 @@ end
 
 -- A new account funded with `amount` moved from parent (an ALL-USE fork).
 function Engine:fork(parent, name, amount)
+  local free = oms.dollars(parent.ptr.cash_cents) - parent.reserved
+  if amount > free and not self.risk.allow_margin then
+    return nil, format("account %s: fork of %s exceeds the %s not reserved for open orders", parent.name,
+      money(amount), money(free))
+  end
   local flags = self.risk.allow_margin and oms.ALLOW_NEGATIVE or 0
   local ptr = C.oms_fork(parent.ptr, name, amount, self.now, 0, flags, errbuf, ERRLEN)
   if ptr == nil then return nil, errmsg() end
@@ -218,6 +223,11 @@ end
 
 -- Close child into its parent (all cash back; refused while it holds positions).
 function Engine:merge(child)
+  local working = self:working_orders(child)
+  if working > 0 then
+    return nil, format("account %s has %d working order%s: cancel them before merging", child.name, working,
+      working == 1 and "" or "s")
+  end
   local cash = oms.dollars(child.ptr.cash_cents)
   if C.oms_merge(child.ptr, self.now, 0, errbuf, ERRLEN) ~= 0 then return nil, errmsg() end
   local parent = self.account_by_name[child.parent]
@@ -350,6 +360,18 @@ local function order_number(self, id)
 end
 Engine.order_number = order_number
 
+-- The number of working orders of account a.
+function Engine:working_orders(a)
+  local n = 0
+  for sid = 1, #self.symbols do
+    local w = self.working[sid]
+    for j = 1, self.nwork[sid] do
+      if orderx_at(self, w[j]).account == a.index then n = n + 1 end
+    end
+  end
+  return n
+end
+
 local function queue_order_event(self, k)
   if self.want_orders then
     local n = self.nev + 1
@@ -388,7 +410,8 @@ local function risk_reason(self, a, o, sid)
   if not sid then return format("unknown symbol '%s' (not in this run's data)", ffi.string(o.symbol)) end
   if a.status ~= "active" then return format("account %s is %s", a.name, a.status) end
   local risk = self.risk
-  if risk.max_orders_per_day > 0 and a.orders_today >= risk.max_orders_per_day then
+  -- orders_today already counts this order.
+  if risk.max_orders_per_day > 0 and a.orders_today > risk.max_orders_per_day then
     return format("max_orders_per_day reached (%d orders today in account %s)", risk.max_orders_per_day, a.name)
   end
   local ref = reference_price(self, o, sid)
