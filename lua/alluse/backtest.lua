@@ -102,24 +102,37 @@ end
 
 -- ---- feeds and the merged event order ----
 
--- One bar type per run, so its symbol/timeframe lookup is this run's.
-local function bar_type(feeds)
-  local ct = ffi.typeof("struct { double time, open, high, low, close, volume; int32_t index, feed; }")
-  return ffi.metatype(ct, {
-    __index = function(b, k)
-      local fd = feeds[b.feed]
-      if k == "symbol" then return fd.symbol end
-      if k == "timeframe" then return fd.timeframe end
-      error(format("bar has no field '%s' (time, open, high, low, close, volume, index, symbol, timeframe)",
-        tostring(k)), 2)
-    end,
-    __tostring = function(b)
-      local fd = feeds[b.feed]
-      return format("bar %s %s %s o=%s h=%s l=%s c=%s v=%s", fd.symbol, fd.timeframe,
-        time.format(b.time), b.open, b.high, b.low, b.close, b.volume)
-    end,
-  })
+-- The bar a strategy sees: one struct per feed, rewritten for every bar.  symbol and
+-- timeframe come from the run's feed table, found through `run` in a weak table:
+-- one type for every run (LuaJIT never frees a metatype), and nothing here keeps a
+-- finished run's feeds alive.
+ffi.cdef [[
+typedef struct au_bt_bar {
+  double time, open, high, low, close, volume;
+  int32_t index; /* the bar's index in its series; -1 before the first */
+  const int32_t feed, run;
+} au_bt_bar;
+]]
+local run_feeds = setmetatable({}, { __mode = "v" })
+local next_run = 0
+local function feed_of(b)
+  local feeds = run_feeds[b.run]
+  if not feeds then error("this bar belongs to a backtest that has ended", 3) end
+  return feeds[b.feed]
 end
+local bar_t = ffi.metatype("au_bt_bar", {
+  __index = function(b, k)
+    if k == "symbol" then return feed_of(b).symbol end
+    if k == "timeframe" then return feed_of(b).timeframe end
+    error(format("bar has no field '%s' (time, open, high, low, close, volume, index, symbol, timeframe)",
+      tostring(k)), 2)
+  end,
+  __tostring = function(b)
+    local fd = feed_of(b)
+    return format("bar %s %s %s o=%s h=%s l=%s c=%s v=%s", fd.symbol, fd.timeframe,
+      time.format(b.time), b.open, b.high, b.low, b.close, b.volume)
+  end,
+})
 
 -- Merge feeds by event time (ties: feed order) into two arrays: feed number and index.
 local function merge(feeds)
@@ -220,12 +233,18 @@ function M.run(opts)
   eng:set_time(first_t or 0)
   local main = assert(eng:open_account("main", cash))
 
-  local BarT = bar_type(feeds)
-  for _, fd in ipairs(feeds) do fd.bar = BarT() ; fd.bar.feed = fd.index end
+  next_run = next_run + 1
+  run_feeds[next_run] = feeds
+  for _, fd in ipairs(feeds) do
+    fd.bar = bar_t(0, 0, 0, 0, 0, 0, -1, fd.index, next_run)
+    fd.run = next_run
+  end
 
   -- What ctx needs from the driver.
   local host = {
-    params = strat.params, state = opts.state or {}, calendar = calendar, symbols = symbols,
+    params = strat.params, state = opts.state or {}, symbols = symbols,
+    -- the sandbox's read-only calendar: the engine's own table must stay out of reach
+    calendar = strat.box.env.require("alluse.calendar"),
     default_account = main,
     now = function() return eng.now end,
     log = function(msg) log(format("%s %s", iso(eng.now), msg)) end,
@@ -233,8 +252,9 @@ function M.run(opts)
       for _, fd in ipairs(feeds) do
         if fd.symbol == symbol and (tf == nil or fd.timeframe == tf) then
           if not fd.window then
-            fd.window = { n = 0 }
-            fd.history = strategy.history(fd.series, fd.window)
+            -- Created mid-run: it already holds the bars delivered so far.
+            fd.window = { n = fd.bar.index + 1 }
+            fd.history = strategy.history(fd.series, fd.window, fd)
           end
           return fd.history
         end
@@ -279,8 +299,13 @@ function M.run(opts)
     rows[#rows + 1] = { date = cur_date, total = total, accounts = accts, flows = flows }
     if check then eng:check_invariants(true) end
   end
-  local function roll(et)
+  -- et: the event time of the new day's first bar, bar_time: when that bar opened.
+  local function roll(et, bar_time)
     close_day()
+    -- The new day's callbacks run before its first bar, at the moment that bar opens:
+    -- they have not seen it, and an order they place can fill on it (at its open, for
+    -- a market order) and works in that day's session.
+    eng.now = bar_time
     local date = calendar.ny_date(et)
     local dn = calendar.day_number(date)
     next_day = ny_midnight(dn + 1)
@@ -302,38 +327,43 @@ function M.run(opts)
     end
   end
 
-  local done, exposed = 0, 0
-  local accounts = eng.accounts
+  local done = 0
+  local mark, barcount, nwork = eng.mark, eng.barcount, eng.nwork
   local function loop()
     if on_start then
       wd.epoch = wd.epoch + 1
       on_start(ctx)
       eng:flush()
     end
+    -- The current feed's columns live in locals, reloaded only when the feed changes:
+    -- with one feed that is once, and the JIT keeps them in registers (table fields
+    -- would be reloaded every bar, as the stores to eng could alias them).
+    local cur, fd, ev, tcol, ocol, hcol, lcol, ccol, vcol, b, sid, trades = 0
     for e = 0, nev - 1 do -- the hot loop (tests/lua/test_backtest_jit.lua finds it by this comment)
       local f, i = 1, e
       if efeed then f, i = efeed[e], eidx[e] end
-      local fd = feeds[f]
-      local et = fd.ev[i]
-      if et >= next_day then roll(et) end
-      eng.now = et
-      local b = fd.bar
-      b.time = tonumber(fd.t[i])
-      b.open, b.high, b.low, b.close, b.volume = fd.o[i], fd.h[i], fd.l[i], fd.c[i], fd.v[i]
+      if f ~= cur then
+        cur, fd = f, feeds[f]
+        ev, tcol, ocol, hcol, lcol, ccol, vcol = fd.ev, fd.t, fd.o, fd.h, fd.l, fd.c, fd.v
+        b, sid, trades = fd.bar, fd.sid, fd.trades
+      end
+      local et = ev[i]
+      if et >= next_day then roll(et, tonumber(tcol[i])) end
+      eng.now, eng.event = et, e
+      local close = ccol[i]
+      b.time = tonumber(tcol[i])
+      b.open, b.high, b.low, b.close, b.volume = ocol[i], hcol[i], lcol[i], close, vcol[i]
       b.index = i
-      local w = fd.window
+      local w = fd.window -- ctx:bars may create it mid-run
       if w then w.n = i + 1 end
-      if fd.trades then eng:bar(fd.sid, b) end
+      if trades then -- Engine:bar, inlined: match working orders, then mark
+        if nwork[sid] > 0 then eng:match(sid, b) end
+        mark[sid] = close
+        barcount[sid] = barcount[sid] + 1
+      end
       if on_bar then
         wd.epoch = wd.epoch + 1
         on_bar(ctx, b)
-      end
-      if eng.nopen > 0 then
-        exposed = exposed + 1
-        for j = 1, #accounts do
-          local a = accounts[j]
-          if a.nopen > 0 then a.exposed = a.exposed + 1 end
-        end
       end
       done = e + 1
       if check then eng:check_invariants() end
@@ -365,7 +395,7 @@ function M.run(opts)
   local pause = collectgarbage("setpause", 110)
   local result = M.result(eng, {
     strat = strat, feeds = feeds, rows = rows, cash = cash, from = from, to = to,
-    events = done, exposed = exposed, status = ok and "ok" or "error", error = not ok and err or nil,
+    events = done, exposed = eng:exposure(done), status = ok and "ok" or "error", error = not ok and err or nil,
     records = opts.records ~= false,
   })
   collectgarbage("setpause", pause)
@@ -421,7 +451,7 @@ local function position_rows(eng)
       if p.qty ~= 0 then
         local sym = ffi.string(p.symbol)
         local sid = eng.sid_of[sym]
-        local mark = sid and eng.has_mark[sid] and eng.mark[sid] or json.null
+        local mark = sid and eng.mark[sid] ~= 0 and eng.mark[sid] or json.null
         out[#out + 1] = {
           account = a.name, symbol = sym, qty = p.qty, avg_cost = p.avg_cost, mark = mark,
           value = mark ~= json.null and oms.round_cents(p.qty * mark * p.multiplier) or json.null,
@@ -464,7 +494,7 @@ function M.result(eng, r)
   for _, a in ipairs(eng.accounts) do
     local s = stats.summary {
       dates = a.eq_dates, equity = a.eq_values, flows = a.eq_flows, initial = a.initial > 0 and a.initial or 1,
-      trades = account_trades(trades, a.name), bars = r.events, exposed_bars = a.exposed,
+      trades = account_trades(trades, a.name), bars = r.events, exposed_bars = eng:exposure(r.events, a),
       commissions = a.commissions_cents / 100,
     }
     accounts[#accounts + 1] = { name = a.name, parent = or_null(a.parent), status = a.status, summary = s }

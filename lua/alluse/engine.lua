@@ -129,9 +129,11 @@ function M.new(opts)
   for i, s in ipairs(symbols) do self.symbols[i], self.sid_of[s] = s, i end
   local n = #symbols
   self.mark = ffi.new("double[?]", n + 1)
-  self.has_mark = {}
-  self.nwork, self.working, self.barcount = {}, {}, {}
-  for i = 1, n do self.nwork[i], self.working[i], self.barcount[i], self.has_mark[i] = 0, {}, 0, false end
+  -- mark[sid]: the last close, 0 before the first bar (prices are > 0, so 0 means
+  -- none); barcount[sid]: bars of sid so far.  FFI arrays: one store per bar each.
+  self.barcount = ffi.new("double[?]", n + 1)
+  self.nwork, self.working = {}, {}
+  for i = 1, n do self.nwork[i], self.working[i] = 0, {} end
 
   self.set = oms.new_set()
   self.accounts, self.account_by_name = {}, {}
@@ -148,7 +150,10 @@ function M.new(opts)
   self.order_by_id = {}
 
   self.nfills = 0
-  self.nopen = 0          -- (account, symbol) pairs with a position: exposure
+  -- Exposure without per-bar work: nopen counts the (account, symbol) pairs with a
+  -- position; when it leaves 0 the event number is noted, when it returns to 0 the
+  -- events in between are added (the driver keeps self.event current).
+  self.nopen, self.event, self.exposed, self.exposed_since = 0, 0, 0, 0
   self.commissions_cents = 0
   self.total_flow_today = 0
   -- Events queued for the sink: order numbers (a status change) and fill tables.
@@ -186,7 +191,7 @@ local function account_record(self, ptr, name, parent, initial)
     initial = initial, reserved = 0, orders_today = 0, flow_today = 0,
     pos = {}, pending_buy = {}, pending_sell = {}, trip = {}, pos_sid = {}, index = #self.accounts + 1,
     eq_dates = {}, eq_values = {}, eq_flows = {}, checked_n = 0, checked_sum = 0,
-    nopen = 0, exposed = 0, commissions_cents = 0,
+    nopen = 0, exposed = 0, exposed_since = 0, commissions_cents = 0,
   }
   self.accounts[#self.accounts + 1] = a
   self.account_by_name[name] = a
@@ -274,15 +279,11 @@ function Engine:transfer(from, to, amount)
 end
 
 -- The oms_position of account a in symbol sid, or nil before its first fill.
+-- a.pos[sid] caches the pointer (stable until the set is freed); positions are made
+-- only by fills, and execute fills the cache after each one, so a miss here means
+-- "never traded" without asking C (ctx:position is called on every bar).
 local function position_of(self, a, sid)
-  local p = a.pos[sid]
-  if p == nil then
-    local cp = C.oms_account_position(a.ptr, self.symbols[sid])
-    if cp == nil then return nil end
-    a.pos[sid] = cp
-    p = cp
-  end
-  return p
+  return a.pos[sid]
 end
 Engine.position_of = position_of
 
@@ -308,7 +309,7 @@ function Engine:equity(a)
     local q = p.qty
     if q ~= 0 then
       local sid = pos_sid(self, a, j)
-      if sid and self.has_mark[sid] then
+      if sid and self.mark[sid] ~= 0 then
         eq = eq + q * self.mark[sid] * p.multiplier
       else
         eq = eq + tonumber(p.cost_basis_cents) / 100
@@ -396,7 +397,7 @@ end
 local function reference_price(self, o, sid)
   local t = o.type
   if t == LIMIT or t == STOP_LIMIT then return o.limit_price end
-  if not self.has_mark[sid] then return nil end
+  if self.mark[sid] == 0 then return nil end
   local m = self.mark[sid]
   if t == STOP and o.side == BUY and o.stop_price > m then return o.stop_price end
   return m
@@ -420,7 +421,15 @@ local function risk_reason(self, a, o, sid)
   local held = p and p.qty or 0
   local qty = o.qty
   local buy = o.side == BUY
-  local after = held + (a.pending_buy[sid] or 0) - (a.pending_sell[sid] or 0) + (buy and qty or -qty)
+  -- The position this order could lead to at worst: with every working order on the
+  -- same side filled and none on the other (a working buy may never fill, so it
+  -- does not cover a sell).
+  local after
+  if buy then
+    after = held + (a.pending_buy[sid] or 0) + qty
+  else
+    after = held - (a.pending_sell[sid] or 0) - qty
+  end
   if not buy and not risk.allow_short and after < 0 then
     return format("sell of %d %s exceeds the %d held and not already being sold (short selling is off: risk.allow_short)",
       qty, self.symbols[sid], held - (a.pending_sell[sid] or 0))
@@ -590,6 +599,8 @@ local function open_trip(self, a, sid, q, price, c_cash, c_comm)
   tr.qty, tr.entry_time, tr.entry_qty, tr.entry_value = aq, self.fill_time, aq, aq * price
   tr.exit_qty, tr.exit_value, tr.cash, tr.commission = 0, 0, c_cash, c_comm
   tr.bar0 = self.barcount[sid]
+  if self.nopen == 0 then self.exposed_since = self.event end
+  if a.nopen == 0 then a.exposed_since = self.event end
   self.nopen = self.nopen + 1
   a.nopen = a.nopen + 1
 end
@@ -612,6 +623,8 @@ local function close_trip(self, a, sid, tr)
   tr.open = 0
   self.nopen = self.nopen - 1
   a.nopen = a.nopen - 1
+  if self.nopen == 0 then self.exposed = self.exposed + self.event - self.exposed_since end
+  if a.nopen == 0 then a.exposed = a.exposed + self.event - a.exposed_since end
 end
 
 -- Round-trip bookkeeping for one fill of signed qty at price: cash and comm are the
@@ -693,7 +706,7 @@ local function execute(self, k, o, t)
     self.commissions_cents = self.commissions_cents + cc
     a.commissions_cents = a.commissions_cents + cc
     self.fill_time = t
-    if a.pos[sid] == nil then position_of(self, a, sid) end
+    if a.pos[sid] == nil then a.pos[sid] = C.oms_account_position(a.ptr, self.symbols[sid]) end
     round_trip_fill(self, a, sid, x.pos_before, x.pos_after, signed, price, tonumber(x.cash_cents) / 100, comm)
     self.nfills = self.nfills + 1
     if self.want_fills then
@@ -727,7 +740,11 @@ function Engine:match(sid, b)
     local k = w[j]
     local o = order_at(self, k)
     local working
-    if C.oms_order_day_expired(o, t, orderx_at(self, k).session_end) == 1 then
+    if t < o.created then
+      -- A bar that opened before the order existed (another feed's bar of the same
+      -- close time): filling on it would trade on the past.
+      working = true
+    elseif C.oms_order_day_expired(o, t, orderx_at(self, k).session_end) == 1 then
       local rem = o.qty - o.filled_qty
       C.oms_order_expire(o, t, errbuf, ERRLEN)
       release(self, k, rem)
@@ -750,7 +767,6 @@ end
 function Engine:bar(sid, b)
   if self.nwork[sid] > 0 then self:match(sid, b) end
   self.mark[sid] = b.close
-  self.has_mark[sid] = true
   self.barcount[sid] = self.barcount[sid] + 1
 end
 
@@ -794,6 +810,15 @@ function Engine:order(id)
   local k = order_number(self, id)
   if not k then return nil end
   return self:order_view(k)
+end
+
+-- Bars with a position open at their end, up to event `events` (exclusive): for the
+-- engine as a whole, or for account a.
+function Engine:exposure(events, a)
+  local o = a or self
+  local n = o.exposed
+  if o.nopen > 0 then n = n + events - o.exposed_since end
+  return n
 end
 
 -- ---- end of day ----
@@ -843,7 +868,7 @@ function Engine:check_invariants(full)
     local all_marked = true
     for j = 0, np - 1 do
       local sid = pos_sid(self, a, j)
-      if sid and self.has_mark[sid] then
+      if sid and self.mark[sid] ~= 0 then
         marks[j] = self.mark[sid]
       else
         marks[j] = 0 / 0

@@ -151,11 +151,19 @@ end
 -- are bounds-checked against how many bars have happened; negative indices count
 -- from the latest bar (-1).
 ffi.cdef [[ typedef struct au_hist_col { const int32_t id; } au_hist_col; ]]
-local registry = {} -- id -> { p = pointer, w = window (its .n), int = true for times }
+-- id -> { p = pointer, w = window (its .n), int = true for times }.  Weak values: an
+-- entry lives as long as its owner (the run's feed, which holds it in .entries), so a
+-- finished run's bars are freed; a column kept past its run raises when read.
+local registry = setmetatable({}, { __mode = "v" })
 local next_id = 0
+local function entry(c)
+  local r = registry[c.id]
+  if not r then error("this bar history belongs to a backtest that has ended", 3) end
+  return r
+end
 local hist_t = ffi.metatype("au_hist_col", {
   __index = function(c, i)
-    local r = registry[c.id]
+    local r = entry(c)
     if type(i) == "number" then
       local n = r.w.n
       if i < 0 then i = n + i end
@@ -168,17 +176,21 @@ local hist_t = ffi.metatype("au_hist_col", {
     error(format("bar history columns are indexed by bar number, got %s", show(i)), 2)
   end,
   __newindex = function() error("bar history is read-only", 2) end,
-  __len = function(c) return registry[c.id].w.n end,
-  __tostring = function(c) return format("bar history column (%d bars)", registry[c.id].w.n) end,
+  __len = function(c) return entry(c).w.n end,
+  __tostring = function(c) return format("bar history column (%d bars)", entry(c).w.n) end,
 })
 
--- Columns over series s (its raw C columns), growing with w.n.  Keeps s alive.
-function M.history(s, w)
+-- Columns over series s (its raw C columns), growing with w.n.  owner keeps the
+-- registry entries (and through them s) alive: the run's feed.
+function M.history(s, w, owner)
   local h = {}
   local cs = s._cs
+  owner.entries = owner.entries or {}
   for _, f in ipairs({ "time", "open", "high", "low", "close", "volume" }) do
     next_id = next_id + 1
-    registry[next_id] = { p = cs[f], w = w, int = f == "time", keep = s }
+    local e = { p = cs[f], w = w, int = f == "time", keep = s }
+    registry[next_id] = e
+    owner.entries[#owner.entries + 1] = e
     h[f] = hist_t(next_id)
   end
   return h
@@ -249,7 +261,6 @@ function M.new_ctx(eng, host)
   local ctx = { params = host.params, state = host.state or {}, calendar = host.calendar,
     symbols = host.symbols }
   local sid_of = eng.sid_of
-  local position_of = eng.position_of
   local main = host.default_account
 
   local function account_named(fname, name)
@@ -283,7 +294,7 @@ function M.new_ctx(eng, host)
         if type(symbol) ~= "string" then error("position: symbol must be a string, got " .. show(symbol), 2) end
         return 0, 0
       end
-      local p = a.pos[sid] or position_of(eng, a, sid)
+      local p = a.pos[sid]
       if p == nil then return 0, 0 end
       return p.qty, p.avg_cost
     end
