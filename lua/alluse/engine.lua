@@ -242,10 +242,21 @@ function Engine:merge(child)
   return true
 end
 
+-- Money coming into account a: a flow, except the first money an account opened
+-- empty receives before its first day is recorded, which is its starting capital
+-- (returns are measured from it, not from zero).
+local function inflow(a, x)
+  if a.initial == 0 and #a.eq_dates == 0 then
+    a.initial = x
+  else
+    a.flow_today = a.flow_today + x
+  end
+end
+
 function Engine:deposit(a, amount)
   if C.oms_deposit(a.ptr, amount, self.now, 0, errbuf, ERRLEN) ~= 0 then return nil, errmsg() end
   local x = oms.round_cents(amount)
-  a.flow_today = a.flow_today + x
+  inflow(a, x)
   self.total_flow_today = self.total_flow_today + x
   return true
 end
@@ -274,7 +285,7 @@ function Engine:transfer(from, to, amount)
   end
   local x = oms.round_cents(amount)
   from.flow_today = from.flow_today - x
-  to.flow_today = to.flow_today + x
+  inflow(to, x)
   return true
 end
 
