@@ -40,6 +40,8 @@ local TF_DAILY, TF_WEEKLY, TF_MONTHLY = 86400, 604800, 2592000
 
 -- ---- dates ----
 
+local function dn_of(us) return calendar.day_number(calendar.ny_date(us)) end
+
 local function ny_midnight(dn)
   local y, m, d = calendar.date(dn):match("^(%d+)-(%d+)-(%d+)$")
   return (time.from_ny(tonumber(y), tonumber(m), tonumber(d)))
@@ -213,7 +215,7 @@ function M.run(opts)
   local from, to = opts.from, opts.to
   local log = opts.log or function() end
 
-  local strat, serr = strategy.load(opts.strategy, {
+  local strat, serr, scode = strategy.load(opts.strategy, {
     params = opts.params, budget_ms = opts.budget_ms, seed = opts.seed,
     print = function(...)
       local parts = {}
@@ -221,7 +223,7 @@ function M.run(opts)
       log(table.concat(parts, "\t"))
     end,
   })
-  if not strat then return nil, serr end
+  if not strat then return nil, serr, scode end
 
   local feeds, symbols = make_feeds(opts.data, from, to)
   local eng = engine.new { symbols = symbols, commission = opts.commission, fill = opts.fill, risk = opts.risk }
@@ -299,13 +301,15 @@ function M.run(opts)
     rows[#rows + 1] = { date = cur_date, total = total, accounts = accts, flows = flows }
     if check then eng:check_invariants(true) end
   end
-  -- et: the event time of the new day's first bar, bar_time: when that bar opened.
+  -- et: the event time of the new day's first bar, bar_time: when that bar opened (a
+  -- weekly or monthly bar opened days before: the clock then starts at the date's
+  -- midnight, never before it).
   local function roll(et, bar_time)
     close_day()
     -- The new day's callbacks run before its first bar, at the moment that bar opens:
     -- they have not seen it, and an order they place can fill on it (at its open, for
     -- a market order) and works in that day's session.
-    eng.now = bar_time
+    eng.now = math.max(bar_time, ny_midnight(dn_of(et)))
     local date = calendar.ny_date(et)
     local dn = calendar.day_number(date)
     next_day = ny_midnight(dn + 1)
@@ -383,7 +387,11 @@ function M.run(opts)
   local ok, err = strat.box:run(loop, error_handler)
   t_loop = clock() - t_loop
   if not ok then
-    close_day() -- the results so far, up to the failing event
+    -- The strategy is halted: its working orders are canceled (DESIGN §3's default
+    -- policy), without telling it, and the results so far are kept.
+    eng:set_sink(nil, false, false)
+    eng:cancel_all("strategy halted")
+    close_day()
   end
   if progress then progress(nev, nev) end
 
@@ -515,11 +523,12 @@ function M.result(eng, r)
     version = 1,
     status = r.status,
     error = r.error,
-    strategy = { name = r.strat.name, file = r.strat.file, params = r.strat.params },
+    strategy = { name = r.strat.name, file = r.strat.file, params = r.strat.params,
+                 description = r.strat.description, version = r.strat.version },
     config = {
       initial_cash = r.cash,
       from = r.from and calendar.ny_date(r.from) or json.null,
-      to = r.to and calendar.ny_date(r.to) or json.null,
+      to = r.to and calendar.ny_date(r.to - 1) or json.null, -- the last date included
       fill = { slippage_bps = eng.fill.slippage_bps, participation = eng.fill.participation },
       commission = { model = eng.commission.model, rate = eng.commission.rate, min = eng.commission.min,
                      max_percent = eng.commission.max_percent },

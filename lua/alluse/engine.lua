@@ -198,8 +198,10 @@ local function account_record(self, ptr, name, parent, initial)
   return a
 end
 
--- A new top-level account with `cash` deposited.  nil, message on failure.
-function Engine:open_account(name, cash)
+-- A new top-level account with `cash` deposited.  nil, message on failure.  external:
+-- the money comes from outside the run's accounts after the start (ctx:open_account
+-- without a parent), so it is a flow of the total, not a gain.
+function Engine:open_account(name, cash, external)
   local ptr = C.oms_set_add(self.set, name, errbuf, ERRLEN)
   if ptr == nil then return nil, errmsg() end
   if cash and cash ~= 0 then
@@ -209,7 +211,9 @@ function Engine:open_account(name, cash)
       return nil, errmsg()
     end
   end
-  return account_record(self, ptr, name, nil, oms.dollars(ptr.cash_cents))
+  local a = account_record(self, ptr, name, nil, oms.dollars(ptr.cash_cents))
+  if external then self.total_flow_today = self.total_flow_today + a.initial end
+  return a
 end
 
 -- A new account funded with `amount` moved from parent (an ALL-USE fork).
@@ -442,7 +446,7 @@ local function risk_reason(self, a, o, sid)
     after = held - (a.pending_sell[sid] or 0) - qty
   end
   if not buy and not risk.allow_short and after < 0 then
-    return format("sell of %d %s exceeds the %d held and not already being sold (short selling is off: risk.allow_short)",
+    return format("sell of %d %s exceeds the %d held and not being sold (shorts off: allow_short)",
       qty, self.symbols[sid], held - (a.pending_sell[sid] or 0))
   end
   if risk.max_position > 0 and abs(after) > risk.max_position then
@@ -494,6 +498,10 @@ function Engine:submit(a, symbol, side_name, qty, otype, tif, limit, stop, id)
       if o.status == REJECTED then return nil, ffi.string(o.reason), id end
       return id
     end
+  end
+  if #symbol >= 32 then
+    -- Cannot be in the run's data (symbols are 1..31 bytes) nor fit an order record.
+    return nil, format("unknown symbol '%s' (not in this run's data)", symbol)
   end
   if self.norders + 1 >= self.ord_cap then grow_orders(self) end
   local k = self.norders + 1

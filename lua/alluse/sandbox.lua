@@ -1,6 +1,6 @@
 -- alluse.sandbox: the environment strategy code runs in (DESIGN §3).
 --
---   local box = sandbox.new{ budget_ms = 100, print = fn, seed = 1, modules = {...} }
+--   local box = sandbox.new{ budget_ms = 100, print = fn, seed = 1, modules = {...}, dir = DIR }
 --   local fn, err = box:load(source, "@strategies/x.lua")   -- or box:loadfile(path)
 --   local ok, result_or_err = box:call(fn, ...)
 --
@@ -182,13 +182,40 @@ function M.new(opts)
 
   local allowed = opts.modules or M.allowed_modules
   local required = {}
+  -- opts.dir: a strategy folder whose own files the script may require by name
+  -- ("alluse_gen" -> DIR/alluse_gen.lua, "lib.atr" -> DIR/lib/atr.lua); they are
+  -- loaded into this same sandbox, once each.
+  local dir = opts.dir
+  local loading = {}
+  local function require_local(name)
+    if not dir or not name:match("^[%a_][%w_]*[%w_.]*$") or name:find("%.%.") then return nil end
+    local path = dir .. "/" .. name:gsub("%.", "/") .. ".lua"
+    local f = io.open(path, "rb")
+    if not f then return nil end
+    f:close()
+    if loading[name] then error(string.format("sandbox: module '%s' requires itself (a require cycle)", name), 3) end
+    loading[name] = true
+    local fn, err = box:loadfile(path)
+    if not fn then loading[name] = nil; error(err, 0) end
+    local value = fn(name)
+    loading[name] = nil
+    if value == nil then value = true end
+    return value
+  end
   env.require = function(name)
     if type(name) ~= "string" then error("bad argument #1 to 'require' (string expected)", 2) end
-    if not allowed[name] then
-      error(string.format("sandbox: module '%s' is not allowed in strategies", name), 2)
+    if required[name] ~= nil then return required[name] end
+    if allowed[name] then
+      required[name] = read_only(require(name), name)
+      return required[name]
     end
-    required[name] = required[name] or read_only(require(name), name)
-    return required[name]
+    local value = require_local(name)
+    if value == nil then
+      error(string.format("sandbox: module '%s' is not allowed in strategies%s", name,
+        dir and (" and is not a file of " .. dir) or ""), 2)
+    end
+    required[name] = value
+    return value
   end
   for k, v in pairs(opts.globals or {}) do env[k] = v end
   env._G = env

@@ -195,20 +195,5 @@ function Series:__tostring()
   return string.format("series %s %s: %d bars", self.symbol, self.timeframe, self.n)
 end
 
--- Fresh column objects over s's memory with n = 0: a window that its owner widens by
--- setting each column's n (the backtest's ctx:bars grows it bar by bar, so a strategy
--- reading history can never index a bar that has not happened yet).
-function M.window(s)
-  if getmetatable(s) ~= Series then error("series.window: expects a series", 2) end
-  local cs = s._cs
-  local w = { time = make_col(tcol_t, cs.time, cs) }
-  w.time.n = 0
-  for _, f in ipairs(FIELDS) do
-    w[f] = make_col(col_t, cs[f], cs)
-    w[f].n = 0
-  end
-  return w
-end
-
 M.Series = Series
 return M

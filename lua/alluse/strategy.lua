@@ -85,23 +85,26 @@ end
 
 -- ---- loading ----
 
--- A file, or a directory holding init.lua.
+-- A file, or a directory holding init.lua: the file to load, and the folder whose
+-- other files the strategy may require (nil for a single file).
 local function resolve_path(path)
-  local f = io.open(path .. "/init.lua", "rb")
+  local dir = path:gsub("/+$", "")
+  local f = io.open(dir .. "/init.lua", "rb")
   if f then
     f:close()
-    return path .. "/init.lua"
+    return dir .. "/init.lua", dir
   end
-  return path
+  return path, nil
 end
 
 -- Load a strategy: nil, message (with file:line) when it does not load or breaks the
--- contract.  opts: params (overrides), budget_ms, seed, print.
+-- contract (a bad --param gives a third value, "EPARAM").  opts: params
+-- (overrides), budget_ms, seed, print.
 function M.load(path, opts)
   if type(path) ~= "string" then error("strategy.load: path must be a string", 2) end
   opts = opts or {}
-  local file = resolve_path(path)
-  local box = sandbox.new { budget_ms = opts.budget_ms, seed = opts.seed or 1, print = opts.print }
+  local file, dir = resolve_path(path)
+  local box = sandbox.new { budget_ms = opts.budget_ms, seed = opts.seed or 1, print = opts.print, dir = dir }
   local fn, err = box:loadfile(file)
   if not fn then return nil, err end
   local ok, def = box:call(fn)
@@ -135,10 +138,11 @@ function M.load(path, opts)
     end
   end
   local params, perr = M.resolve_params(def.params, opts.params)
-  if not params then return nil, file .. ": " .. perr end
+  if not params then return nil, file .. ": " .. perr, "EPARAM" end
+  local default_name = dir and (dir:match("([^/]+)$") or dir) or (file:match("([^/]+)%.lua$") or file)
   local strat = {
-    name = def.name or (file:match("([^/]+)%.lua$") or file),
-    file = file, params = params, box = box, description = def.description,
+    name = def.name or default_name,
+    file = file, params = params, box = box, description = def.description, version = def.version,
   }
   for _, k in ipairs(M.callbacks) do strat[k] = def[k] end
   return strat
@@ -204,11 +208,14 @@ for k, v in pairs(ORDER_OPTS) do ORDER_SPEC[k] = v end
 local TYPES = { market = true, limit = true, stop = true, stop_limit = true }
 local TIFS = { day = true, gtc = true, ioc = true }
 
-local function check_fields(fname, t, allowed)
+-- level: of the strategy's call, counted from here (3 when the ctx method calls this
+-- directly, 4 through order_args).
+local function check_fields(fname, t, allowed, level)
+  level = level or 3
   for k, v in pairs(t) do
     local want = allowed[k]
-    if not want then error(format("%s: unknown option '%s'", fname, tostring(k)), 3) end
-    if type(v) ~= want then error(format("%s: %s must be a %s, got %s", fname, k, want, show(v)), 3) end
+    if not want then error(format("%s: unknown option '%s'", fname, tostring(k)), level) end
+    if type(v) ~= want then error(format("%s: %s must be a %s, got %s", fname, k, want, show(v)), level) end
   end
 end
 
@@ -230,7 +237,7 @@ local function order_args(fname, side, symbol, qty, opts)
   if type(qty) ~= "number" then error(format("%s: qty must be a number, got %s", fname, show(qty)), 3) end
   if opts == nil then return symbol, side, qty, "market" end
   if type(opts) ~= "table" then error(fname .. ": opts must be a table", 3) end
-  check_fields(fname, opts, ORDER_OPTS)
+  check_fields(fname, opts, ORDER_OPTS, 4)
   local limit, stop, tif, id, otype = opts.limit, opts.stop, opts.tif, opts.id, opts.type
   if otype == nil then
     if limit and stop then otype = "stop_limit"
@@ -348,7 +355,7 @@ function M.new_ctx(eng, host)
       if not a then return nil, err end
       return handle(a)
     end
-    local a, err = eng:open_account(name, opts.cash or 0)
+    local a, err = eng:open_account(name, opts.cash or 0, true)
     if not a then return nil, err end
     return handle(a)
   end

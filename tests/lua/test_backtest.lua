@@ -408,7 +408,7 @@ return {
 }]], { bars = { FLAT, FLAT, FLAT } })
   t.like(st.big and st.big[2], "^sell of 15 AAA exceeds the 10 held", "reject: sell 15 of a long 10")
   t.is(st.ok and st.ok[1], "o3", "reject: sell 10 of a long 10 is accepted")
-  t.like(st.again and st.again[2], "exceeds the 0 held and not already being sold",
+  t.like(st.again and st.again[2], "exceeds the 0 held and not being sold",
     "reject: a sell counts the quantity already being sold")
   t.is(order_row(r, "o3").status, "filled", "reject: the accepted sell fills")
 end

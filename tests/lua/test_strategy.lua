@@ -465,4 +465,77 @@ return {
   t.is(r and r.orders[1] and r.orders[1].avg_price, 9.6, "on_day order on minute bars: fills at its limit")
 end
 
+do
+  -- A folder strategy: init.lua requires its own files (loaded into the same sandbox),
+  -- and the default name is the folder's.
+  local dir = os.tmpname()
+  os.remove(dir)
+  os.execute("mkdir -p " .. dir .. "/lib")
+  local function put(name, src)
+    local f = assert(io.open(dir .. "/" .. name, "w"))
+    f:write(src)
+    f:close()
+  end
+  put("init.lua", [[
+local sizing = require("sizing")
+local util = require("lib.util")
+return {
+  params = { qty = 3 },
+  on_bar = function(ctx, bar)
+    if bar.index == 0 then ctx:buy(bar.symbol, sizing.qty(ctx.params.qty)) end
+    ctx.state.same = util.same_table()
+    ctx.state.io = util.has_io()
+  end,
+}]])
+  put("sizing.lua", "local M = {}\nfunction M.qty(n) return n * 2 end\nreturn M\n")
+  put("lib/util.lua", [[
+local sizing = require("sizing")
+local M = {}
+function M.same_table() return sizing == require("sizing") end
+function M.has_io() return pcall(function() return io end) end
+return M
+]])
+  local r, st = run(dir)
+  t.is(r and r.status, "ok", "folder strategy: runs")
+  t.is(r and r.strategy.name, dir:match("([^/]+)$"), "folder strategy: named after its folder")
+  t.is(r and r.positions[1] and r.positions[1].qty, 6, "folder strategy: its module sized the order (3 x 2)")
+  t.is(st.same, true, "folder strategy: a module is loaded once and shared")
+  t.is(st.io, false, "folder strategy: its modules run in the sandbox too (no io)")
+  put("init.lua", "local x = require('nope')\nreturn {}\n")
+  local r2, err = run(dir)
+  t.is(r2, nil, "folder strategy: a missing module fails the load")
+  t.like(err, "module 'nope' is not allowed in strategies and is not a file of", "folder strategy: and says why")
+  put("init.lua", "local x = require('..sizing')\nreturn {}\n")
+  local r3, err3 = run(dir)
+  t.is(r3, nil, "folder strategy: no path tricks in module names")
+  t.like(err3, "not allowed", "folder strategy: the tricky name is refused")
+  os.execute("rm -rf " .. dir)
+end
+
+do
+  -- A halted strategy's working orders are canceled, quietly; an account opened at
+  -- run time with outside cash is a flow of the total, not a gain.
+  local path = strategy_file([[
+return {
+  description = "halts on bar 3", version = "1.2",
+  on_bar = function(ctx, bar)
+    if bar.index == 0 then
+      ctx.state.id = ctx:buy(bar.symbol, 1, { limit = 1, tif = "gtc" })
+      assert(ctx:open_account("side", { cash = 5000 }))
+    end
+    if bar.index == 2 then error("stop here") end
+  end,
+  on_order = function(ctx, o) ctx.state.last = o.status end,
+}]])
+  local r, st = run(path)
+  t.is(r and r.status, "error", "halt: status error")
+  t.is(r and r.orders[1].status, "canceled", "halt: the working order is canceled")
+  t.is(r and r.orders[1].reason, "strategy halted", "halt: with the reason")
+  t.is(st.last, "accepted", "halt: the halted strategy is not called about it")
+  t.is(r and r.strategy.description, "halts on bar 3", "results carry the description")
+  t.is(r and r.strategy.version, "1.2", "and the version")
+  t.is(r and r.equity[1].flows.total, 5000, "an account opened with outside cash is a flow of the total")
+  t.is(r and r.summary.total_return, 0, "so it is not counted as a return")
+end
+
 for _, p in ipairs(tmpfiles) do os.remove(p) end

@@ -269,7 +269,7 @@ local function run(opts, args)
   local tty = not opts.quiet and require("alluse.core.host").isatty(2)
   local total = 0
   for _, d in ipairs(data) do total = total + d.series.n end
-  local result, err = backtest.run {
+  local result, err, code = backtest.run {
     strategy = strategy_path, data = data, from = from, to = to,
     cash = opts.cash and number_flag("cash", opts.cash, 0.01) or nil,
     params = parse_params(opts.param),
@@ -282,6 +282,8 @@ local function run(opts, args)
     log = function(msg) if not opts.quiet then io.stderr:write(msg, "\n") end end,
   }
   if not result then
+    -- A --param the strategy does not take, or of the wrong type, is a usage error.
+    if code == "EPARAM" then flags.usage_error("%s", (err:gsub("\n.*", ""))) end
     io.stderr:write(err, "\n")
     return 1
   end
@@ -324,7 +326,7 @@ return {
     { name = "cash", arg = "N", help = "starting cash of the main account (default 100000)" },
     { name = "param", arg = "K=V", many = true, help = "override a strategy param (typed by its default)" },
     { name = "commission", arg = "MODEL", help = "none | per_share=R | per_contract=R | percent=R [,min=D][,max_percent=P]" },
-    { name = "slippage", arg = "BPS", help = "slippage in basis points on market and stop fills (default 0)" },
+    { name = "slippage", arg = "BPS", help = "slippage in basis points against the trader on every fill, never past a limit (default 0)" },
     { name = "participation", arg = "F", help = "max fraction of a bar's volume one order takes, 0..1 (0: no cap)" },
     { name = "allow-short", help = "let sells open short positions (default: refused)" },
     { name = "max-position", arg = "N", help = "max |position| per symbol in units (0: none)" },
