@@ -70,12 +70,18 @@ print(string.format("  engine loop            %7.1f ms  %6.1f M bars/s  %6.1f ns
 print(string.format("  whole run + results    %7.1f ms", best_total / 1000))
 
 -- The plain-C loop, same strategy, same bars, this machine, now.
-local p = io.popen(string.format("%s bin %s 20", sma_ref, bin))
-local line = p:read("*a")
-p:close()
-local ref_ns = tonumber(line:match("ns_per_bar=([%d%.]+)"))
+-- Best of 5 runs of 20 repetitions, like the engine's best of 5: the C loop is so short
+-- that one run's figure moves with the machine's noise.
+local ref_ns, line
+for _ = 1, 5 do
+  local p = io.popen(string.format("%s bin %s 20", sma_ref, bin))
+  line = p:read("*a")
+  p:close()
+  local ns = tonumber(line:match("ns_per_bar=([%d%.]+)"))
+  if ns and (not ref_ns or ns < ref_ns) then ref_ns = ns end
+end
 if ref_ns then
-  print(string.format("  sma_ref bin (plain C)  %7.2f ns/bar  ratio engine/C = %.1fx  (goal <= 15x)",
+  print(string.format("  sma_ref bin (plain C)  %7.2f ns/bar  ratio engine/C = %.1fx  (goal <= 15x; best of 5 each)",
     ref_ns, best * 1000 / n / ref_ns))
 else
   print("  sma_ref bin: no figure (" .. line .. ")")
