@@ -23,4 +23,4 @@ ALLUSE_LUA_PATH= "$bin" exec bench/indicators.lua
 [ -s "$data/store/X.1m.bars" ] || "$bin" data import "$data/X-1m.csv" --store "$data/store" --symbol X > /dev/null
 ALLUSE_LUA_PATH= "$bin" exec bench/backtest.lua "$data/store" "$build/bench/sma_ref" "$data/X-1m.bin"
 ALLUSE_LUA_PATH= "$bin" exec bench/backtest.lua "$data/store" mem
-ALLUSE_LUA_PATH= "$bin" exec bench/backtest.lua "$data/store" mem records
+ALLUSE_LUA_PATH= "$bin" exec bench/backtest.lua "$data/store" mem json

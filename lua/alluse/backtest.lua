@@ -417,35 +417,95 @@ end
 
 local function or_null(v) if v == nil then return json.null end return v end
 
+local function order_row(eng, k)
+  local v = eng:order_view(k)
+  v.created, v.updated = iso(v.created), iso(v.updated)
+  return v
+end
+
 local function order_rows(eng)
   local out = json.array()
-  for k = 1, eng.norders do
-    local v = eng:order_view(k)
-    v.created, v.updated = iso(v.created), iso(v.updated)
-    out[k] = v
-  end
+  for k = 1, eng.norders do out[k] = order_row(eng, k) end
   return out
 end
 
-local function ledger_rows(eng)
-  local all = {}
-  for _, a in ipairs(eng.accounts) do
-    local ptr = a.ptr
-    for i = 0, tonumber(ptr.nledger) - 1 do
-      local p = ptr.ledger[i]
-      local kind = oms.name("ledger", p.kind)
-      local ref = tonumber(p.ref)
-      local order_ref = (kind == "fill" or kind == "commission") and ref > 0 and ref <= eng.norders
-      all[#all + 1] = {
-        seq = tonumber(p.seq), account = a.name, time = iso(tonumber(p.time)), kind = kind,
-        symbol = ffi.string(p.symbol), amount = tonumber(p.amount_cents) / 100,
-        balance = tonumber(p.balance_cents) / 100,
-        ref = order_ref and ffi.string(eng:order_at(ref).id) or (ref ~= 0 and ref or json.null),
-      }
+local function posting_row(eng, a, p)
+  local kind = oms.name("ledger", p.kind)
+  local ref = tonumber(p.ref)
+  local order_ref = (kind == "fill" or kind == "commission") and ref > 0 and ref <= eng.norders
+  return {
+    seq = tonumber(p.seq), account = a.name, time = iso(tonumber(p.time)), kind = kind,
+    symbol = ffi.string(p.symbol), amount = tonumber(p.amount_cents) / 100,
+    balance = tonumber(p.balance_cents) / 100,
+    ref = order_ref and ffi.string(eng:order_at(ref).id) or (ref ~= 0 and ref or json.null),
+  }
+end
+
+-- Every posting of every account in seq order (each account's ledger is in seq order:
+-- a merge), as rows passed to fn one at a time.
+local function each_posting(eng, fn)
+  local accts, pos = eng.accounts, {}
+  for j = 1, #accts do pos[j] = 0 end
+  while true do
+    local best, best_seq
+    for j = 1, #accts do
+      local ptr = accts[j].ptr
+      if pos[j] < ptr.nledger then
+        local seq = tonumber(ptr.ledger[pos[j]].seq)
+        if not best_seq or seq < best_seq then best, best_seq = j, seq end
+      end
     end
+    if not best then return end
+    fn(posting_row(eng, accts[best], accts[best].ptr.ledger[pos[best]]))
+    pos[best] = pos[best] + 1
   end
-  table.sort(all, function(x, y) return x.seq < y.seq end)
-  return json.array(all)
+end
+
+local function ledger_rows(eng)
+  local out = json.array()
+  each_posting(eng, function(row) out[#out + 1] = row end)
+  return out
+end
+
+-- Write the result as JSON to the open file out: byte for byte what
+-- json.encode(result, { sorted = true, indent = 2 }) .. "\n" gives for a result with
+-- its orders and ledger, but those rows are made and written one at a time from the
+-- engine (and the trades encoded one at a time), so a long run's --json holds neither
+-- all the rows as tables nor the encoder's pieces for all of them (docs/results.md).
+local INDENT = 2
+function M.write_json(out, result, eng)
+  -- Rows are garbage as soon as they are written: keep the collector right behind.
+  local pause = collectgarbage("setpause", 100)
+  local marks = { ledger = "\1ledger\1", orders = "\1orders\1", trades = "\1trades\1" }
+  local saved_o, saved_l, saved_t = result.orders, result.ledger, result.trades
+  result.orders, result.ledger, result.trades = marks.orders, marks.ledger, marks.trades
+  local ok, text = pcall(json.encode, result, { sorted = true, indent = INDENT })
+  result.orders, result.ledger, result.trades = saved_o, saved_l, saved_t
+  if not ok then error(text, 2) end
+  local item_indent = "\n" .. (" "):rep(2 * INDENT)
+  local function array(each)
+    local n = 0
+    each(function(row)
+      n = n + 1
+      local enc = json.encode(row, { sorted = true, indent = INDENT }):gsub("\n", item_indent)
+      out:write(n == 1 and "[" or ",", item_indent, enc)
+    end)
+    out:write(n == 0 and "[]" or ("\n" .. (" "):rep(INDENT) .. "]"))
+  end
+  local function each_order(fn) for k = 1, eng.norders do fn(order_row(eng, k)) end end
+  local rest = text
+  local function each_trade(fn) for _, tr in ipairs(saved_t) do fn(tr) end end
+  -- In the document's (sorted) key order.
+  for _, part in ipairs({ { "ledger", function(fn) each_posting(eng, fn) end }, { "orders", each_order },
+                          { "trades", each_trade } }) do
+    local placeholder = json.encode(marks[part[1]])
+    local i, j = rest:find(placeholder, 1, true)
+    out:write(rest:sub(1, i - 1))
+    array(part[2])
+    rest = rest:sub(j + 1)
+  end
+  out:write(rest, "\n")
+  collectgarbage("setpause", pause)
 end
 
 -- Open positions at the end: account, symbol, qty, average cost, the last mark and

@@ -269,18 +269,19 @@ local function run(opts, args)
   local tty = not opts.quiet and require("alluse.core.host").isatty(2)
   local total = 0
   for _, d in ipairs(data) do total = total + d.series.n end
-  local result, err, code = backtest.run {
+  local result, eng_or_err, code = backtest.run {
     strategy = strategy_path, data = data, from = from, to = to,
     cash = opts.cash and number_flag("cash", opts.cash, 0.01) or nil,
     params = parse_params(opts.param),
     commission = opts.commission and parse_commission(opts.commission) or nil,
     fill = fill, risk = risk, check_invariants = check,
-    records = opts.json ~= nil, -- orders and ledger go only to the JSON
+    records = false, -- orders and ledger are streamed into the JSON (write_json)
     seed = opts.seed and number_flag("seed", opts.seed) or nil,
     budget_ms = opts.budget_ms and number_flag("budget-ms", opts.budget_ms, 1) or nil,
     progress = tty and total > LONG_RUN and progress_bar() or nil,
     log = function(msg) if not opts.quiet then io.stderr:write(msg, "\n") end end,
   }
+  local eng, err = eng_or_err, eng_or_err
   if not result then
     -- A --param the strategy does not take, or of the wrong type, is a usage error.
     if code == "EPARAM" then flags.usage_error("%s", (err:gsub("\n.*", ""))) end
@@ -297,7 +298,20 @@ local function run(opts, args)
       failed = true
     end
   end
-  out(opts.json, "JSON", function() return json.encode(result, { sorted = true, indent = 2 }) .. "\n" end)
+  if opts.json then
+    -- Streamed: the orders and ledger rows go to the file one at a time.
+    local f, ferr = io.open(opts.json, "wb")
+    local ok, werr = f ~= nil, ferr
+    if f then
+      ok, werr = pcall(backtest.write_json, f, result, eng)
+      local closed, cerr = f:close()
+      if ok and not closed then ok, werr = false, cerr end
+    end
+    if not ok then
+      io.stderr:write(format("backtest: cannot write JSON %s: %s\n", opts.json, tostring(werr)))
+      failed = true
+    end
+  end
   out(opts.report, "report", function() return require("alluse.report.html").render(result) end)
   out(opts.trades, "trades", function() return trades_csv(result) end)
   if result.status == "error" then io.stderr:write("backtest: strategy halted: ", result.error, "\n") end
