@@ -1168,4 +1168,47 @@ return {
   t.ok(ok, "books: every equity row = cash + position x that day's close")
 end
 
+do
+  -- backtest.write_json streams the orders, ledger and trades rows; the file must be
+  -- byte for byte the encoding of the full result (two accounts, so the ledger rows
+  -- are merged from both in seq order; no trade for the empty-array form).
+  local src = strategy_file([[
+return {
+  on_bar = function(ctx, bar)
+    if bar.index == 0 then
+      ctx:buy("AAA", 5)
+      assert(ctx:open_account("side", { from = "main", cash = 1000 }))
+      ctx:account("side"):buy("AAA", 2)
+    end
+    if bar.index == 2 then ctx:close("AAA") end
+  end,
+}]])
+  local rows = {}
+  for i = 1, 5 do rows[i] = { 10 + i, 11 + i, 9 + i, 10.5 + i, 1000 } end
+  local data = { { series = daily("AAA", rows), source = "t" } }
+  local full = backtest.run { strategy = src, data = data, cash = 10000 }
+  local lean, eng = backtest.run { strategy = src, data = data, cash = 10000, records = false }
+  t.is(lean.orders, nil, "records = false leaves the orders out")
+  t.is(lean.counts.orders, #full.orders, "counts.orders still has the total")
+  local path = os.tmpname()
+  local f = assert(io.open(path, "wb"))
+  backtest.write_json(f, lean, eng)
+  f:close()
+  local g = assert(io.open(path, "rb"))
+  local streamed = g:read("*a")
+  g:close()
+  os.remove(path)
+  t.is(streamed, json.encode(full, { sorted = true, indent = 2 }) .. "\n",
+    "write_json: byte-identical to encoding the whole result")
+  local back = json.decode(streamed)
+  t.is(#back.ledger, full.counts.ledger, "write_json: every posting, from both accounts")
+  local last = 0
+  local ordered = true
+  for _, e in ipairs(back.ledger) do
+    if e.seq <= last then ordered = false end
+    last = e.seq
+  end
+  t.ok(ordered, "write_json: postings in seq order")
+end
+
 for _, p in ipairs(tmpfiles) do os.remove(p) end
