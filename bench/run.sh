@@ -20,6 +20,7 @@ echo "csv import, 10M rows (goal: peak memory < 2x the columns):"
 "$build/bench/csv_import" "$data/X10M-1m.csv" | sed 's/^/  /'
 ALLUSE_LUA_PATH= "$bin" exec bench/store.lua
 ALLUSE_LUA_PATH= "$bin" exec bench/indicators.lua
+ALLUSE_LUA_PATH= "$bin" exec bench/options.lua
 [ -s "$data/store/X.1m.bars" ] || "$bin" data import "$data/X-1m.csv" --store "$data/store" --symbol X > /dev/null
 ALLUSE_LUA_PATH= "$bin" exec bench/backtest.lua "$data/store" "$build/bench/sma_ref" "$data/X-1m.bin"
 ALLUSE_LUA_PATH= "$bin" exec bench/backtest.lua "$data/store" mem

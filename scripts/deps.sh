@@ -4,13 +4,16 @@
 # Note: never add Debian's plain `luajit` package: it conflicts with libluajit2-5.1-dev.
 # chromium and a font for it to draw text with are for the test that opens the HTML
 # report in a headless browser (tests/integration/test_report_chromium.sh).
+# quantlib-python is the reference the option pricing is checked against
+# (tests/integration/test_options_quantlib.sh, run with Debian's /usr/bin/python3).
 set -e
 
 PACKAGES="gcc make pkg-config git perl
 libluajit2-5.1-dev libuv1-dev libcurl4-openssl-dev libssl-dev libpq-dev libsqlite3-dev
 lua-cjson lua-cjson-dev libedit-dev
 tmux tzdata
-chromium fonts-dejavu-core"
+chromium fonts-dejavu-core
+quantlib-python"
 
 missing=""
 for p in $PACKAGES; do

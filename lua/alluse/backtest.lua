@@ -226,8 +226,10 @@ function M.run(opts)
   if not strat then return nil, serr, scode end
 
   local feeds, symbols = make_feeds(opts.data, from, to)
-  local eng = engine.new { symbols = symbols, commission = opts.commission, fill = opts.fill, risk = opts.risk }
+  local eng = engine.new { symbols = symbols, commission = opts.commission, fill = opts.fill, risk = opts.risk,
+    option_commission = opts.option_commission, allow_naked = opts.allow_naked }
   for i, fd in ipairs(feeds) do fd.sid = eng.sid_of[fd.symbol]; fd.index = i end
+  local model, vol_of = M.option_model(eng, feeds, opts)
   local first_t
   for _, fd in ipairs(feeds) do
     if fd.n > 0 and (not first_t or tonumber(fd.t[0]) < first_t) then first_t = tonumber(fd.t[0]) end
@@ -248,6 +250,35 @@ function M.run(opts)
     -- the sandbox's read-only calendar: the engine's own table must stay out of reach
     calendar = strat.box.env.require("alluse.calendar"),
     default_account = main,
+    chain = function(symbol, filter)
+      local u = eng.sid_of[symbol]
+      if not u or eng.inst[u].kind ~= "equity" then return nil, format("no bars for %s in this run", symbol) end
+      local spot = eng.mark[u]
+      if spot == 0 then return nil, format("no price for %s yet", symbol) end
+      return model:list(symbol, spot, eng.now, (vol_of(u)), filter)
+    end,
+    pick = function(symbol, want)
+      local u = eng.sid_of[symbol]
+      if not u or eng.inst[u].kind ~= "equity" then return nil, format("no bars for %s in this run", symbol) end
+      local spot = eng.mark[u]
+      if spot == 0 then return nil, format("no price for %s yet", symbol) end
+      return model:pick(symbol, spot, eng.now, (vol_of(u)), want)
+    end,
+    quote = function(symbol)
+      local sid, err = eng:instrument(symbol)
+      if not sid then return nil, format("%s: %s", symbol, err) end
+      local inst = eng.inst[sid]
+      if inst.kind ~= "option" then
+        local m = eng.mark[sid]
+        if m == 0 then return nil, format("no price for %s yet", symbol) end
+        return m, m, m
+      end
+      local spot = eng.mark[inst.underlying]
+      if spot == 0 then return nil, format("no price for %s yet", inst.underlying_symbol) end
+      local bid, ask, mid = eng:option_quote(sid, spot, eng.now)
+      if not bid then return nil, format("no quote for %s", symbol) end
+      return bid, ask, mid
+    end,
     now = function() return eng.now end,
     log = function(msg) log(format("%s %s", iso(eng.now), msg)) end,
     bars = function(symbol, tf)
@@ -364,6 +395,12 @@ function M.run(opts)
         if nwork[sid] > 0 then eng:match(sid, b) end
         mark[sid] = close
         barcount[sid] = barcount[sid] + 1
+        -- Options settle at their expiry time, on their underlying's bar that closes
+        -- then (or later), at its close.
+        if et >= eng.next_expiry then
+          eng:expire_options(et, sid)
+          eng:flush()
+        end
       end
       if on_bar then
         wd.epoch = wd.epoch + 1
@@ -405,12 +442,73 @@ function M.run(opts)
     strat = strat, feeds = feeds, rows = rows, cash = cash, from = from, to = to,
     events = done, exposed = eng:exposure(done), status = ok and "ok" or "error", error = not ok and err or nil,
     records = opts.records ~= false,
+    options_config = M.options_config(eng, model), assignments = M.assignment_rows(eng),
   })
   collectgarbage("setpause", pause)
   -- Timings for the bench and --verbose; never part of the result (it must be
   -- byte-identical across runs).
   eng.timing = { loop_us = t_loop, result_us = clock() - t_result, events = done }
   return result, eng
+end
+
+-- ---- options ----
+
+-- Bars per year of a feed's timeframe: 252 trading days; intraday bars per 6.5-hour
+-- session.
+local function bars_per_year(tf)
+  if tf == TF_DAILY then return 252 elseif tf == TF_WEEKLY then return 52 elseif tf == TF_MONTHLY then return 12 end
+  return 252 * 23400 / tf
+end
+
+-- The option chain model of a run and the volatility it prices with: the underlying's
+-- trading feed's last vol_window bars (realized, x factor), or the supplied IV series.
+-- Installs the engine's quoter.  Returns model, vol_of(u_sid) -> vol or nil, why.
+function M.option_model(eng, feeds, opts)
+  local chain = require("alluse.chain")
+  local model = chain.new(opts.options)
+  for _, ch in ipairs(opts.chains or {}) do model:add_real(ch) end
+  for u, series in pairs(opts.iv_series or {}) do model:set_iv_series(u, series) end
+  local feed_of = {}
+  for _, fd in ipairs(feeds) do if fd.trades then feed_of[fd.sid] = fd end end
+  local cache_u, cache_i, cache_v, cache_err = nil, nil, nil, nil
+  local function vol_of(u)
+    local fd = feed_of[u]
+    if not fd then return nil, "no bars" end
+    local idx = fd.bar.index
+    if cache_u == u and cache_i == idx then return cache_v, cache_err end
+    local closes = function(window)
+      if idx < window then return nil end
+      local out = {}
+      for i = idx - window, idx do out[#out + 1] = fd.c[i] end
+      return out
+    end
+    local v, err = model:vol(fd.symbol, calendar.ny_date(eng.now), closes, bars_per_year(fd.tf))
+    cache_u, cache_i, cache_v, cache_err = u, idx, v, err
+    return v, err
+  end
+  eng:set_quoter(function(inst, spot, now)
+    return model:quote(inst, spot, now, (vol_of(inst.underlying)))
+  end)
+  return model, vol_of
+end
+
+function M.options_config(eng, model)
+  local c = model:describe()
+  local oc = eng.option_commission
+  c.commission = { model = oc.model, rate = oc.rate, min = oc.min, max_percent = oc.max_percent }
+  c.allow_naked = eng.allow_naked
+  return c
+end
+
+function M.assignment_rows(eng)
+  local out = {}
+  for i, e in ipairs(eng.assignments) do
+    out[i] = {
+      account = e.account, contract = e.contract, kind = e.kind, contracts = e.contracts, shares = e.shares,
+      strike = e.strike, underlying_price = e.underlying_price, time = iso(e.time),
+    }
+  end
+  return out
 end
 
 -- ---- results ----
@@ -594,7 +692,9 @@ function M.result(eng, r)
                      max_percent = eng.commission.max_percent },
       risk = risk,
       data = data,
+      options = r.options_config,
     },
+    assignments = json.array(r.assignments),
     summary = summary,
     accounts = accounts,
     equity = json.array(r.rows),

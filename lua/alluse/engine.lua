@@ -21,6 +21,7 @@ local bit = require("bit")
 local oms = require("alluse.oms")
 local calendar = require("alluse.calendar")
 local time = require("alluse.time")
+local engine_options = require("alluse.engine_options")
 
 local C = oms.C
 local band, rshift = bit.band, bit.rshift
@@ -46,6 +47,7 @@ typedef struct au_order_x {
   int32_t account;    /* index in eng.accounts */
   int32_t sid;        /* symbol id, 0 when unknown */
   int32_t auto_id;    /* 1: the id is "o<order number>" */
+  double cover;       /* shares of the underlying still reserved (a short call's) */
 } au_order_x;
 typedef struct au_trip {
   double qty, entry_time, entry_qty, entry_value, exit_qty, exit_value, cash, commission, bar0;
@@ -60,6 +62,7 @@ typedef struct au_trade {
 local M = {}
 
 local Engine = {}
+local EQUITY = { kind = "equity", multiplier = 1 }
 Engine.__index = Engine
 
 -- Money shown in messages: "$1,234.56".
@@ -70,6 +73,7 @@ local function money(x)
   return (x < 0 and "-$" or "$") .. int .. frac
 end
 M.money = money
+Engine.money = money
 
 local function copy_opts(t, defaults, what)
   local out = {}
@@ -124,21 +128,39 @@ function M.new(opts)
   end
   self.model = ffi.new("oms_fill_model", f.slippage_bps, f.participation)
 
-  -- Symbols: sid 1..n.
-  self.symbols, self.sid_of = {}, {}
-  for i, s in ipairs(symbols) do self.symbols[i], self.sid_of[s] = s, i end
+  -- Instruments: sid 1..n are the run's symbols (equities); option contracts are
+  -- added after them as they are named (engine_options).  inst[sid] describes one;
+  -- trigger[sid] is the sid whose bars match its orders (itself, or an option's
+  -- underlying); nwork[sid] counts the working orders its bars must match (its own
+  -- and its options'); working[sid] lists its own.
+  self.symbols, self.sid_of, self.inst, self.trigger = {}, {}, {}, {}
   local n = #symbols
-  self.mark = ffi.new("double[?]", n + 1)
-  -- mark[sid]: the last close, 0 before the first bar (prices are > 0, so 0 means
-  -- none); barcount[sid]: bars of sid so far.  FFI arrays: one store per bar each.
-  self.barcount = ffi.new("double[?]", n + 1)
+  self.max_instruments = n + (opts.max_options or 4096)
+  -- mark[sid]: the last close (an option's last mid), 0 before the first (prices are
+  -- > 0, so 0 means none); barcount[sid]: bars of sid so far.  FFI arrays, sized once
+  -- for every instrument the run may add: the driver keeps them in locals.
+  self.mark = ffi.new("double[?]", self.max_instruments + 1)
+  self.barcount = ffi.new("double[?]", self.max_instruments + 1)
   self.nwork, self.working = {}, {}
-  for i = 1, n do self.nwork[i], self.working[i] = 0, {} end
+  for i, s in ipairs(symbols) do
+    self.symbols[i], self.sid_of[s], self.inst[i], self.trigger[i] = s, i, EQUITY, i
+    self.nwork[i], self.working[i] = 0, {}
+  end
+  self.options_of, self.option_sids, self.has_options = {}, {}, false
+  self.next_expiry = math.huge -- the earliest expiry of a live contract
+  self.assignments = {}        -- exercises and assignments, for the results
+  local oc = copy_opts(opts.option_commission, engine_options.defaults.commission, "option_commission")
+  local okind = oms.commission[oc.model]
+  if not okind then error("engine: option_commission.model must be none, per_share, per_contract or percent", 2) end
+  self.option_commission = oc
+  self.opt_comm = ffi.new("oms_commission", okind, oc.rate, oc.min, oc.max_percent)
+  self.allow_naked = opts.allow_naked and true or false
 
   self.set = oms.new_set()
   self.accounts, self.account_by_name = {}, {}
   self.cbar = ffi.new("oms_bar")
   self.cexec = ffi.new("oms_exec")
+  self.cfill = ffi.new("oms_fill")
   self.dbl = ffi.new("double[1]")
 
   -- Orders: oms_order records 1..norders in chunks of CHUNK (order_at), with their
@@ -192,6 +214,7 @@ local function account_record(self, ptr, name, parent, initial)
     pos = {}, pending_buy = {}, pending_sell = {}, trip = {}, pos_sid = {}, index = #self.accounts + 1,
     eq_dates = {}, eq_values = {}, eq_flows = {}, checked_n = 0, checked_sum = 0,
     nopen = 0, exposed = 0, exposed_since = 0, commissions_cents = 0,
+    has_options = false, cover_reserved = {},
   }
   self.accounts[#self.accounts + 1] = a
   self.account_by_name[name] = a
@@ -218,10 +241,10 @@ end
 
 -- A new account funded with `amount` moved from parent (an ALL-USE fork).
 function Engine:fork(parent, name, amount)
-  local free = oms.dollars(parent.ptr.cash_cents) - parent.reserved
+  local free = self:free_cash(parent)
   if amount > free and not self.risk.allow_margin then
-    return nil, format("account %s: fork of %s exceeds the %s not reserved for open orders", parent.name,
-      money(amount), money(free))
+    return nil, format("account %s: fork of %s exceeds the %s not reserved for open orders or short puts",
+      parent.name, money(amount), money(free))
   end
   local flags = self.risk.allow_margin and oms.ALLOW_NEGATIVE or 0
   local ptr = C.oms_fork(parent.ptr, name, amount, self.now, 0, flags, errbuf, ERRLEN)
@@ -266,9 +289,10 @@ function Engine:deposit(a, amount)
 end
 
 function Engine:withdraw(a, amount)
-  if amount > oms.dollars(a.ptr.cash_cents) - a.reserved and not self.risk.allow_margin then
-    return nil, format("account %s: withdrawal of %s exceeds the %s not reserved for open orders",
-      a.name, money(amount), money(oms.dollars(a.ptr.cash_cents) - a.reserved))
+  local free = self:free_cash(a)
+  if amount > free and not self.risk.allow_margin then
+    return nil, format("account %s: withdrawal of %s exceeds the %s not reserved for open orders or short puts",
+      a.name, money(amount), money(free))
   end
   local flags = self.risk.allow_margin and oms.ALLOW_NEGATIVE or 0
   if C.oms_withdraw(a.ptr, amount, self.now, 0, flags, errbuf, ERRLEN) ~= 0 then return nil, errmsg() end
@@ -279,9 +303,10 @@ function Engine:withdraw(a, amount)
 end
 
 function Engine:transfer(from, to, amount)
-  if amount > oms.dollars(from.ptr.cash_cents) - from.reserved and not self.risk.allow_margin then
-    return nil, format("account %s: transfer of %s exceeds the %s not reserved for open orders",
-      from.name, money(amount), money(oms.dollars(from.ptr.cash_cents) - from.reserved))
+  local free = self:free_cash(from)
+  if amount > free and not self.risk.allow_margin then
+    return nil, format("account %s: transfer of %s exceeds the %s not reserved for open orders or short puts",
+      from.name, money(amount), money(free))
   end
   local flags = self.risk.allow_margin and oms.ALLOW_NEGATIVE or 0
   if C.oms_transfer(from.ptr, to.ptr, amount, self.now, 0, flags, errbuf, ERRLEN) ~= 0 then
@@ -317,6 +342,7 @@ end
 -- cash + sum of qty x mark x multiplier.  A position in a symbol with no mark yet
 -- is valued at its cost basis (it can only exist before the symbol's first bar).
 function Engine:equity(a)
+  if self.has_options then self:mark_options() end
   local ptr = a.ptr
   local eq = tonumber(ptr.cash_cents) / 100
   for j = 0, ptr.npositions - 1 do
@@ -381,7 +407,7 @@ function Engine:working_orders(a)
   local n = 0
   for sid = 1, #self.symbols do
     local w = self.working[sid]
-    for j = 1, self.nwork[sid] do
+    for j = 1, #w do
       if orderx_at(self, w[j]).account == a.index then n = n + 1 end
     end
   end
@@ -420,16 +446,18 @@ end
 
 -- The reason to reject o, or nil.  Field checks first (oms_order_validate), then the
 -- symbol, the account, and the risk limits.
-local function risk_reason(self, a, o, sid)
+local function risk_reason(self, a, o, sid, why)
   local r = C.oms_order_validate(o)
   if r ~= nil then return ffi.string(r) end
-  if not sid then return format("unknown symbol '%s' (not in this run's data)", ffi.string(o.symbol)) end
+  if not sid then return format("unknown symbol '%s' (%s)", ffi.string(o.symbol), why or "not in this run's data") end
   if a.status ~= "active" then return format("account %s is %s", a.name, a.status) end
   local risk = self.risk
   -- orders_today already counts this order.
   if risk.max_orders_per_day > 0 and a.orders_today > risk.max_orders_per_day then
     return format("max_orders_per_day reached (%d orders today in account %s)", risk.max_orders_per_day, a.name)
   end
+  local inst = self.inst[sid]
+  if inst.kind == "option" then return self:option_risk(a, o, sid, inst) end
   local ref = reference_price(self, o, sid)
   if not ref then return format("no price for %s yet: wait for its first bar", self.symbols[sid]) end
   local p = position_of(self, a, sid)
@@ -448,6 +476,14 @@ local function risk_reason(self, a, o, sid)
   if not buy and not risk.allow_short and after < 0 then
     return format("sell of %d %s exceeds the %d held and not being sold (shorts off: allow_short)",
       qty, self.symbols[sid], held - (a.pending_sell[sid] or 0))
+  end
+  if not buy and not self.allow_naked and self.options_of[sid] then
+    -- Shares covering short calls (or reserved for call sells) are not for sale.
+    local free = self:free_shares(a, sid)
+    if qty > free and after >= 0 then
+      return format("sell of %d %s would uncover short calls: %d shares free in account %s", qty,
+        self.symbols[sid], free, a.name)
+    end
   end
   if risk.max_position > 0 and abs(after) > risk.max_position then
     return format("position would reach %d %s, above max_position %d", abs(after), self.symbols[sid],
@@ -514,11 +550,12 @@ function Engine:submit(a, symbol, side_name, qty, otype, tif, limit, stop, id)
   if rc ~= 0 then error("engine: " .. errmsg(), 3) end
   self.norders = k
   if not auto then self.order_by_id[id] = k end
-  local sid = self.sid_of[symbol]
+  local sid, why = self.sid_of[symbol], nil
+  if not sid then sid, why = self:instrument(symbol) end
   local x = orderx_at(self, k)
   x.account, x.sid, x.auto_id = a.index, sid or 0, auto and 1 or 0
   a.orders_today = a.orders_today + 1
-  local reason, reserve = risk_reason(self, a, o, sid)
+  local reason, reserve, cover = risk_reason(self, a, o, sid, why)
   if reason then
     C.oms_order_reject(o, reason, self.now, errbuf, ERRLEN)
     queue_order_event(self, k)
@@ -526,8 +563,12 @@ function Engine:submit(a, symbol, side_name, qty, otype, tif, limit, stop, id)
     return nil, ffi.string(o.reason), id
   end
   C.oms_order_transition(o, ACCEPTED, self.now, errbuf, ERRLEN)
-  x.reserve, x.open = reserve, qty
+  x.reserve, x.open, x.cover = reserve, qty, cover or 0
   a.reserved = a.reserved + reserve
+  if cover and cover > 0 then
+    local u = self.inst[sid].underlying
+    a.cover_reserved[u] = (a.cover_reserved[u] or 0) + cover
+  end
   if side == BUY then
     a.pending_buy[sid] = (a.pending_buy[sid] or 0) + qty
   else
@@ -535,9 +576,9 @@ function Engine:submit(a, symbol, side_name, qty, otype, tif, limit, stop, id)
   end
   x.session_end = o.tif == DAY and self:session_end(self.now) or NEVER
   local w = self.working[sid]
-  local n = self.nwork[sid] + 1
-  w[n] = k
-  self.nwork[sid] = n
+  w[#w + 1] = k
+  local trig = self.trigger[sid]
+  self.nwork[trig] = self.nwork[trig] + 1
   queue_order_event(self, k)
   self:flush()
   return id
@@ -553,6 +594,12 @@ local function release(self, k, qty)
   local open = x.open
   local res = x.reserve
   local part = qty >= open and res or res * qty / open
+  if x.cover > 0 then
+    local cpart = qty >= open and x.cover or x.cover * qty / open
+    local u = self.inst[sid].underlying
+    a.cover_reserved[u] = a.cover_reserved[u] - cpart
+    x.cover = x.cover - cpart
+  end
   x.open = open - qty
   x.reserve = res - part
   local r = a.reserved - part
@@ -570,10 +617,11 @@ local function remove_working(self, k)
   for j = 1, #w do
     if w[j] == k then
       table.remove(w, j)
+      local trig = self.trigger[sid]
+      self.nwork[trig] = self.nwork[trig] - 1
       break
     end
   end
-  self.nwork[sid] = #w
 end
 
 -- Cancel a working order.  true, or nil, reason.
@@ -708,12 +756,16 @@ local function execute(self, k, o, t)
   local ox = orderx_at(self, k)
   local a, sid = self.accounts[ox.account], ox.sid
   local x = self.cexec
+  local inst = self.inst[sid]
+  local option = inst.kind == "option"
   local limit = -1
   if not self.risk.allow_margin and o.side == BUY then
     limit = tonumber(a.ptr.cash_cents) / 100 - (a.reserved - ox.reserve)
+    if a.has_options then limit = limit - self:commitments(a) end
   end
   local open_before = o.qty - o.filled_qty
-  if C.oms_exec_bar(a.ptr, o, self.cbar, self.model, self.comm, 1, limit, k, x, errbuf, ERRLEN) ~= 0 then
+  if C.oms_exec_bar(a.ptr, o, self.cbar, self.model, option and self.opt_comm or self.comm, inst.multiplier,
+      limit, k, x, errbuf, ERRLEN) ~= 0 then
     error(format("engine: %s bar at %s: %s", self.symbols[sid], time.format(t), errmsg()))
   end
   local qty = x.qty
@@ -726,6 +778,7 @@ local function execute(self, k, o, t)
     a.commissions_cents = a.commissions_cents + cc
     self.fill_time = t
     if a.pos[sid] == nil then a.pos[sid] = C.oms_account_position(a.ptr, self.symbols[sid]) end
+    if option then a.has_options = true end
     round_trip_fill(self, a, sid, x.pos_before, x.pos_after, signed, price, tonumber(x.cash_cents) / 100, comm)
     self.nfills = self.nfills + 1
     if self.want_fills then
@@ -778,6 +831,12 @@ function Engine:match(sid, b)
     end
   end
   for j = #w, keep + 1, -1 do w[j] = nil end
+  local opts = self.options_of[sid]
+  if opts then
+    for _, osid in ipairs(opts) do
+      if #self.working[osid] > 0 then keep = keep + self:match_option(osid, b) end
+    end
+  end
   self.nwork[sid] = keep
   self:flush()
 end
@@ -861,6 +920,7 @@ end
 -- since the last call, each balance the running sum), and the engine's equity ==
 -- C's oms_account_equity_at over the same marks.  Raises on the first break.
 function Engine:check_invariants(full)
+  if self.has_options then self:mark_options() end
   local marks = self.check_marks
   for _, a in ipairs(self.accounts) do
     local ptr = a.ptr
@@ -908,5 +968,28 @@ function Engine:check_invariants(full)
     end
   end
 end
+
+-- The options extension, with the engine internals it needs.
+local function expire_day(self, k, o, t)
+  if C.oms_order_day_expired(o, t, orderx_at(self, k).session_end) ~= 1 then return false end
+  local rem = o.qty - o.filled_qty
+  C.oms_order_expire(o, t, errbuf, ERRLEN)
+  release(self, k, rem)
+  queue_order_event(self, k)
+  return true
+end
+engine_options.install(Engine, {
+  execute = execute,
+  expire_day = expire_day,
+  trip = round_trip_fill,
+  cancel_order = function(self, k, reason)
+    local o = order_at(self, k)
+    local rem = o.qty - o.filled_qty
+    C.oms_order_cancel(o, reason, self.now, errbuf, ERRLEN)
+    release(self, k, rem)
+    remove_working(self, k)
+    queue_order_event(self, k)
+  end,
+})
 
 return M

@@ -387,6 +387,39 @@ function M.new_ctx(eng, host)
     if type(id) ~= "string" then error("get_order: id must be a string, got " .. show(id), 2) end
     return eng:order(id)
   end
+  -- ---- options (docs/options.md) ----
+  local CHAIN_FILTER = { right = "string", expiry = "string", min_dte = "number", max_dte = "number",
+    min_strike = "number", max_strike = "number" }
+  local function check_right(fname, r, level)
+    if r ~= nil and r ~= "call" and r ~= "put" then
+      error(format("%s: right must be \"call\" or \"put\", got %s", fname, show(r)), level)
+    end
+  end
+  function ctx.chain(_, symbol, filter)
+    if type(symbol) ~= "string" then error("chain: symbol must be a string, got " .. show(symbol), 2) end
+    if filter ~= nil then
+      if type(filter) ~= "table" then error("chain: filter must be a table", 2) end
+      check_fields("chain", filter, CHAIN_FILTER)
+      check_right("chain", filter.right, 2)
+    end
+    return host.chain(symbol, filter)
+  end
+  function ctx.pick(_, symbol, want)
+    if type(symbol) ~= "string" then error("pick: symbol must be a string, got " .. show(symbol), 2) end
+    if type(want) ~= "table" then error("pick: expects a table {right =, delta =, dte =}", 2) end
+    check_fields("pick", want, { right = "string", delta = "number", dte = "number" })
+    if want.right == nil or want.delta == nil or want.dte == nil then
+      error("pick: right, delta and dte are all required", 2)
+    end
+    check_right("pick", want.right, 2)
+    if want.delta <= 0 or want.delta >= 1 then error("pick: delta is |delta|, in (0, 1), got " .. show(want.delta), 2) end
+    if want.dte < 0 then error("pick: dte must be >= 0, got " .. show(want.dte), 2) end
+    return host.pick(symbol, want)
+  end
+  function ctx.quote(_, symbol)
+    if type(symbol) ~= "string" then error("quote: symbol must be a string, got " .. show(symbol), 2) end
+    return host.quote(symbol)
+  end
   function ctx.now() return host.now() end
   function ctx.bars(_, symbol, timeframe)
     if type(symbol) ~= "string" then error("bars: symbol must be a string, got " .. show(symbol), 2) end

@@ -18,5 +18,6 @@ run() { # run TARGET FILE...: one test per target, failing on any abort or missi
 run fuzz_csv tests/fixtures/csv/*.csv data/*.csv
 run fuzz_iso tests/fuzz/corpus/fuzz_iso/*
 run fuzz_number tests/fuzz/corpus/fuzz_number/*
+run fuzz_occ tests/fuzz/corpus/fuzz_occ/*
 run fuzz_store tests/fuzz/corpus/fuzz_store/* tests/fixtures/csv/daily.csv
 done_testing

@@ -745,7 +745,7 @@ return {
   t.is_deeply(st.withdraw, { n = 1, true }, "accounts: withdraw within the free cash")
   t.is(st.overdraw and st.overdraw[1], nil, "accounts: a withdrawal beyond the free cash is refused")
   t.is(st.overdraw and st.overdraw[2],
-    "account main: withdrawal of $5,501.00 exceeds the $5,500.00 not reserved for open orders",
+    "account main: withdrawal of $5,501.00 exceeds the $5,500.00 not reserved for open orders or short puts",
     "accounts: and says what is free")
   t.is(st.dup and st.dup[1], nil, "accounts: a taken name is refused")
   t.is(st.buy and st.buy[1], "o1", "accounts: a buy through ctx:account(name)")
@@ -816,13 +816,13 @@ return {
   end,
 }]], { bars = { FLAT, FLAT }, cash = 1000 })
   t.is(st.withdraw and st.withdraw[2],
-    "account main: withdrawal of $100.01 exceeds the $100.00 not reserved for open orders",
+    "account main: withdrawal of $100.01 exceeds the $100.00 not reserved for open orders or short puts",
     "accounts: a withdrawal of reserved cash is refused")
   t.is(st.transfer and st.transfer[2],
-    "account main: transfer of $200.00 exceeds the $100.00 not reserved for open orders",
+    "account main: transfer of $200.00 exceeds the $100.00 not reserved for open orders or short puts",
     "accounts: a transfer of reserved cash is refused")
   t.is(st.fork and st.fork[1], nil, "accounts: a fork of cash reserved for an open order is refused")
-  t.is(st.fork and st.fork[2], "account main: fork of $500.00 exceeds the $100.00 not reserved for open orders",
+  t.is(st.fork and st.fork[2], "account main: fork of $500.00 exceeds the $100.00 not reserved for open orders or short puts",
     "accounts: and says what is free")
   t.is(st.small and st.small[1] and st.small[1].name, "gen", "accounts: a fork of the free cash is fine")
   t.is(order_row(r, "o1").status, "filled", "accounts: the order that reserved the cash fills")

@@ -264,6 +264,37 @@ local function run(opts, args)
   if opts.slippage then fill.slippage_bps = number_flag("slippage", opts.slippage, 0, 9999) end
   if opts.participation then fill.participation = number_flag("participation", opts.participation, 0, 1) end
   local check = opts.check_invariants or os.getenv("ALLUSE_CHECK_INVARIANTS") == "1"
+  -- Options: the chain model's parameters, real chains, IV series.
+  local model = {}
+  if opts.option_rate then model.rate = number_flag("option-rate", opts.option_rate, -0.5, 1) end
+  if opts.vol_window then model.vol_window = number_flag("vol-window", opts.vol_window, 2, 10000) end
+  if opts.vol_factor then model.vol_factor = number_flag("vol-factor", opts.vol_factor, 0.01, 100) end
+  if opts.half_spread then model.half_spread_min = number_flag("half-spread", opts.half_spread, 0, 100) end
+  if opts.half_spread_pct then model.half_spread_pct = number_flag("half-spread-pct", opts.half_spread_pct, 0, 1) end
+  local option_commission
+  if opts.option_commission then
+    option_commission = { model = "per_contract", rate = number_flag("option-commission", opts.option_commission, 0) }
+  end
+  local chains = {}
+  for _, path in ipairs(opts.chain or {}) do
+    local ch, cerr = require("alluse.chain_csv").read(path)
+    if not ch then
+      io.stderr:write("backtest: ", cerr, "\n")
+      return 1
+    end
+    chains[#chains + 1] = ch
+  end
+  local iv_series = {}
+  for _, spec in ipairs(opts.iv_series or {}) do
+    local sym, path = spec:match("^([%w%.%-_^]+)=(.+)$")
+    if not sym then flags.usage_error("--iv-series must be SYMBOL=FILE, got '%s'", spec) end
+    local series, ierr = require("alluse.chain").read_iv_series(path)
+    if not series then
+      io.stderr:write("backtest: ", ierr, "\n")
+      return 1
+    end
+    iv_series[sym] = series
+  end
 
   local backtest = require("alluse.backtest")
   local tty = not opts.quiet and require("alluse.core.host").isatty(2)
@@ -275,6 +306,8 @@ local function run(opts, args)
     params = parse_params(opts.param),
     commission = opts.commission and parse_commission(opts.commission) or nil,
     fill = fill, risk = risk, check_invariants = check,
+    options = model, chains = chains, iv_series = iv_series, option_commission = option_commission,
+    allow_naked = opts.allow_naked,
     records = false, -- orders and ledger are streamed into the JSON (write_json)
     seed = opts.seed and number_flag("seed", opts.seed) or nil,
     budget_ms = opts.budget_ms and number_flag("budget-ms", opts.budget_ms, 1) or nil,
@@ -331,6 +364,8 @@ return {
     .. "and ,max_percent=P (e.g. per_share=0.005,min=1).  A strategy that raises is halted: the\n"
     .. "results up to that point are still written and the exit status is 1.\n"
     .. "ALLUSE_CHECK_INVARIANTS=1 checks the ledger and equity invariants after every bar.\n"
+    .. "Options (OCC symbols) are priced by a Black-Scholes chain model from the underlying's bars\n"
+    .. "unless --chain supplies a real chain; see docs/options.md.\n"
     .. "See docs/backtest.md, docs/strategy-api.md and docs/results.md.",
   flags = {
     { name = "data", arg = "SRC", many = true, help = "bars: FILE.csv, FILE.bars, DIR, SYMBOL=FILE or SYMBOL[:TF] (with --store)" },
@@ -346,6 +381,15 @@ return {
     { name = "max-position", arg = "N", help = "max |position| per symbol in units (0: none)" },
     { name = "max-notional", arg = "N", help = "max |position| x price per symbol in dollars (0: none)" },
     { name = "max-orders-per-day", arg = "N", help = "max orders per account per day (0: none)" },
+    { name = "chain", arg = "FILE", many = true, help = "a real option chain (CSV) for its underlying and date" },
+    { name = "iv-series", arg = "SYM=FILE", many = true, help = "implied vol series (CSV date,iv) for SYM's option model" },
+    { name = "option-rate", arg = "R", help = "the option model's risk-free rate (default 0.04)" },
+    { name = "vol-window", arg = "N", help = "realized-vol window in bars of the underlying (default 20)" },
+    { name = "vol-factor", arg = "F", help = "x realized vol for the option model (default 1.15)" },
+    { name = "half-spread", arg = "D", help = "an option's minimum half-spread in dollars (default 0.01)" },
+    { name = "half-spread-pct", arg = "P", help = "an option's half-spread as a fraction of its mid (default 0.02)" },
+    { name = "option-commission", arg = "R", help = "dollars per option contract (default 0.65)" },
+    { name = "allow-naked", help = "allow uncovered short calls and unsecured short puts" },
     { name = "seed", arg = "N", help = "seed of the strategy's math.random (default 1)" },
     { name = "budget-ms", arg = "MS", help = "watchdog budget of one callback (default 100)" },
     { name = "json", arg = "FILE", help = "write the full result as JSON (docs/results.md)" },
