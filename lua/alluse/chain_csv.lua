@@ -15,7 +15,7 @@
 -- Every row is checked — its OCC symbol against its expiry, strike and type columns,
 -- numbers, one quote date and one underlying for the whole file, no duplicate
 -- contracts — before deciding whether to keep it, so a broken row is an error even
--- when it would have been skipped.  docs/options-contracts.md is the full contract:
+-- when it would have been skipped.  docs/options.md is the full contract:
 -- which rows are skipped and why, what counts as a missing IV, and every error.
 --
 -- Errors: bad argument types raise; a file that cannot be read or a bad row returns

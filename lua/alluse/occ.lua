@@ -12,7 +12,7 @@
 -- The parsing and writing are core/options/occ.c, called through the FFI; this file
 -- checks every argument before the call, turns dates into expiry instants with
 -- alluse.calendar, and decides what a non-standard contract (a root ending in a digit,
--- such as SPY7 minis) means.  See docs/options-contracts.md.
+-- such as SPY7 minis) means.  See docs/options.md.
 --
 -- Errors: a wrong argument type raises (error(msg, 2)); a string that is not a
 -- symbol, or a non-standard one not asked for, returns nil, message.

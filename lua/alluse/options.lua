@@ -197,16 +197,17 @@ function M.vega_per_pct(vega)
   return vega / 100
 end
 
--- The OCC symbol module when it exists (a missing module is not an error; a broken
--- one is, except while it is itself requiring this module).
-do
-  local ok, occ = pcall(require, "alluse.occ")
-  if ok then
-    M.occ = occ
-  elseif not (tostring(occ):find("module 'alluse.occ' not found", 1, true)
-      or tostring(occ):find("loop or previous error", 1, true)) then
-    error(occ, 0)
-  end
+M.occ = require("alluse.occ")
+
+-- What a sandboxed strategy gets from require("alluse.options"): the checked Lua API
+-- only.  Not C, not the ctypes: opt_bs_batch and a greeks array would let a script
+-- read or write past an array, which the sandbox must never allow.
+function M.safe()
+  return {
+    bs = M.bs, iv = M.iv, crr = M.crr, theta_per_day = M.theta_per_day, vega_per_pct = M.vega_per_pct,
+    RIGHT = { call = 1, put = 2 }, CRR_STEPS_MAX = M.CRR_STEPS_MAX,
+    occ = { parse = M.occ.parse, format = M.occ.format, is_occ = M.occ.is_occ, expiry_time = M.occ.expiry_time },
+  }
 end
 
 return M

@@ -30,6 +30,8 @@ M.allowed_modules = {
   ["alluse.time"] = true,
   ["alluse.calendar"] = true,
   ["alluse.indicators"] = true,
+  -- a function: the module's sandbox view (its checked API without the raw FFI)
+  ["alluse.options"] = function() return require("alluse.options").safe() end,
 }
 
 local SAFE_BASE = {
@@ -205,8 +207,9 @@ function M.new(opts)
   env.require = function(name)
     if type(name) ~= "string" then error("bad argument #1 to 'require' (string expected)", 2) end
     if required[name] ~= nil then return required[name] end
-    if allowed[name] then
-      required[name] = read_only(require(name), name)
+    local allow = allowed[name]
+    if allow then
+      required[name] = read_only(type(allow) == "function" and allow() or require(name), name)
       return required[name]
     end
     local value = require_local(name)

@@ -290,6 +290,30 @@ end }]]
   t.is_deeply(st.q, { 0.97, 1, 0.985 }, "real chain: ctx:quote too")
   t.is(st.model and st.model[1] and st.model[1].source, "model", "real chain: the next day is the model's")
   t.is(r.config.options.real_chains[1].date, "2015-01-05", "real chain: recorded in the results")
+  local page = require("alluse.report.html").render(r)
+  t.like(page, "Options model</th><td>black%-scholes, rate 0%.04", "report: states the option model")
+  t.like(page, "real chains: SPY 2015%-01%-05 %(data/SPY%-chain%-2015%-01%-05%.csv, 3452 contracts%)",
+    "report: and the real chain it used")
+end
+
+-- ---- alluse.options inside the sandbox: the checked API, no raw FFI ----
+do
+  local src = [[
+local opt = require("alluse.options")
+return { on_bar = function(ctx, bar)
+  if bar.index == 0 then
+    ctx.state.price = opt.bs { spot = 100, strike = 100, t = 0.25, rate = 0.04, vol = 0.2, right = "call" }.price
+    ctx.state.c = opt.C
+    ctx.state.sym = opt.occ.format { underlying = "XYZ", expiry = "2024-03-08", right = "put", strike = 97 }
+    ctx.state.iv = opt.iv { price = ctx.state.price, spot = 100, strike = 100, t = 0.25, rate = 0.04, right = "call" }
+  end
+end }]]
+  local _, st = run(src, bars({ 100, 100 }, { 100, 100 }))
+  local want = options.bs { spot = 100, strike = 100, t = 0.25, rate = 0.04, vol = 0.2, right = "call" }.price
+  t.is(st.price, want, "sandbox: opt.bs works in a strategy")
+  t.near(st.iv, 0.2, 1e-9, "sandbox: opt.iv too")
+  t.is(st.sym, PUT97, "sandbox: opt.occ.format too")
+  t.is(st.c, nil, "sandbox: opt.C (the raw FFI) is not there")
 end
 
 for _, p in ipairs(tmpfiles) do os.remove(p) end

@@ -652,6 +652,24 @@ local function config_section(buf, result)
       is_finite(comm.min) and money(comm.min) or value_text(comm.min), value_text(comm.max_percent))
   end
   row("Commission", ctext)
+  -- The option chain model the run priced with (docs/options.md#chains-in-a-backtest).
+  local om = tbl(cfg.options)
+  if om.model ~= nil then
+    local vol, hs, oc = tbl(om.vol), tbl(om.half_spread), tbl(om.commission)
+    local vtext = format("realized vol over %s bars x %s", value_text(vol.window), value_text(vol.factor))
+    local ivs = {}
+    for _, e in ipairs(tbl(vol.iv_series)) do ivs[#ivs + 1] = esc(tostring(e.underlying)) .. " from " .. esc(tostring(e.source)) end
+    if #ivs > 0 then vtext = vtext .. "; IV series: " .. concat(ivs, ", ") end
+    local real = {}
+    for _, e in ipairs(tbl(om.real_chains)) do
+      real[#real + 1] = format("%s %s (%s, %s contracts)", esc(tostring(e.underlying)), esc(tostring(e.date)),
+        esc(tostring(e.source)), value_text(e.contracts))
+    end
+    row("Options model", format("%s, rate %s, yield %s; %s; half-spread max(%s, %s of mid); %s per contract%s; real chains: %s",
+      esc(tostring(om.model)), value_text(om.rate), value_text(om.div), vtext, value_text(hs.min), value_text(hs.pct),
+      value_text(oc.rate), om.allow_naked == true and "; naked options allowed" or "",
+      #real > 0 and concat(real, "; ") or "none"))
+  end
   local risk = {}
   for _, k in ipairs(sorted_keys(cfg.risk)) do
     risk[#risk + 1] = esc(k) .. " " .. value_text(cfg.risk[k])
