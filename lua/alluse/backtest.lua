@@ -384,7 +384,7 @@ function M.run(opts)
       end
       local et = ev[i]
       if et >= next_day then roll(et, tonumber(tcol[i])) end
-      eng.now, eng.event = et, e
+      eng.now = et
       local close = ccol[i]
       b.time = tonumber(tcol[i])
       b.open, b.high, b.low, b.close, b.volume = ocol[i], hcol[i], lcol[i], close, vcol[i]
@@ -392,12 +392,18 @@ function M.run(opts)
       local w = fd.window -- ctx:bars may create it mid-run
       if w then w.n = i + 1 end
       if trades then -- Engine:bar, inlined: match working orders, then mark
-        if nwork[sid] > 0 then eng:match(sid, b) end
+        -- eng.event (the exposure count's clock) only matters where positions change:
+        -- fills in match, settlements at expiry.
+        if nwork[sid] > 0 then
+          eng.event = e
+          eng:match(sid, b)
+        end
         mark[sid] = close
         barcount[sid] = barcount[sid] + 1
         -- Options settle at their expiry time, on their underlying's bar that closes
         -- then (or later), at its close.
         if et >= eng.next_expiry then
+          eng.event = e
           eng:expire_options(et, sid)
           eng:flush()
         end
