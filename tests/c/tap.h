@@ -9,6 +9,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int tap_count, tap_failed;
@@ -46,6 +47,25 @@ __attribute__((format(printf, 2, 3))) static int ok(int pass, const char *fmt, .
         if (!ok(p_, __VA_ARGS__))                                                         \
             printf("#   got \"%s\"\n#   expected \"%s\"\n", g_ ? g_ : "(null)", w_ ? w_ : "(null)"); \
     } while (0)
+
+/* A new empty temp file for a test: opened for writing, its path in path (n bytes, at
+ * least 64), under $TMPDIR or /tmp, named after stem.  NULL (and a failed test) when
+ * it cannot be made. */
+static inline FILE *tap_temp_file(char *path, size_t n, const char *stem)
+{
+    const char *dir = getenv("TMPDIR");
+    int len = snprintf(path, n, "%s/%s.", dir && *dir ? dir : "/tmp", stem);
+    if (len < 0 || (size_t)len + 7 > n) {
+        ok(0, "temp file path for %s fits", stem);
+        return NULL;
+    }
+    memset(path + len, 'X', 6); /* mkstemp replaces the last six characters */
+    path[len + 6] = '\0';
+    int fd = mkstemp(path);
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+    if (!f) ok(0, "temp file %s", path);
+    return f;
+}
 
 static int done_testing(void)
 {

@@ -499,13 +499,9 @@ static void test_skip_bad(void)
 
 static void test_long_line(void)
 {
-    char path[] = "/tmp/test_csv_XXXXXX";
-    int fd = mkstemp(path);
-    if (fd < 0) {
-        ok(0, "mkstemp");
-        return;
-    }
-    FILE *f = fdopen(fd, "w");
+    char path[256];
+    FILE *f = tap_temp_file(path, sizeof path, "test_csv");
+    if (!f) return;
     fprintf(
         f,
         "date,open,high,low,close,volume\n2024-01-02,10,11,9,10.5,100\n2024-01-03,10,11,9,10.5,");
@@ -513,7 +509,7 @@ static void test_long_line(void)
     fprintf(f, "\n");
     fclose(f);
     md_series *s = load(path, 0, 0, 0);
-    char want[256];
+    char want[512];
     snprintf(want, sizeof want, "%s:3: line longer than 65536 bytes", path);
     ok(s == NULL, "a 100 kB line is refused");
     is_str(err, want, "message names the line");
@@ -534,13 +530,9 @@ static void test_long_line(void)
  * instants with au_time_split: the column must give the instants back. */
 static void test_timestamp_shapes(void)
 {
-    char path[] = "/tmp/test_csv_XXXXXX";
-    int fd = mkstemp(path);
-    if (fd < 0) {
-        ok(0, "mkstemp");
-        return;
-    }
-    FILE *f = fdopen(fd, "w");
+    char path[256];
+    FILE *f = tap_temp_file(path, sizeof path, "test_csv");
+    if (!f) return;
     fprintf(f, "datetime,open,high,low,close,volume\n");
     enum { N = 20000 };
     static int64_t want[N];

@@ -21,10 +21,12 @@ local prefix_skip = { ["alluse.test."] = true }
 local misuse_dir
 do
   local ffi = require("ffi")
-  ffi.cdef("int chdir(const char *path); char *mkdtemp(char *template);")
-  local template = ffi.new("char[64]", "/tmp/alluse-misuse-XXXXXX")
-  assert(ffi.C.mkdtemp(template) ~= nil and ffi.C.chdir(template) == 0, "cannot make a temp folder")
-  misuse_dir = ffi.string(template)
+  ffi.cdef("int chdir(const char *path);")
+  -- os.tmpname makes a unique empty file; its name becomes the folder.
+  local name = os.tmpname()
+  assert(os.remove(name) and os.execute("mkdir -m 700 '" .. name .. "'") == 0, "cannot make a temp folder")
+  assert(ffi.C.chdir(name) == 0, "cannot enter the temp folder")
+  misuse_dir = name
 end
 
 local huge = string.rep("x", 2 ^ 20)
