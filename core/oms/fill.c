@@ -181,6 +181,9 @@ int oms_fill_match(const oms_order *o, const oms_bar *bar, const oms_fill_model 
     if (rc == OMS_OK) rc = check_bar(bar, err, errlen);
     if (rc == OMS_OK) rc = check_model(m, err, errlen);
     if (rc != OMS_OK) return rc;
+    /* A bar that opened before the order existed (another feed's bar of the same close
+     * time, in a merged stream) is the past: it neither fills nor triggers the order. */
+    if (bar->time < o->created) return OMS_OK;
 
     price_out p;
     price_order(o, bar, &p);

@@ -54,7 +54,9 @@ typedef struct oms_match {
     int32_t cancel_rest; /* ioc: what is left after this bar is canceled */
 } oms_match;
 
-/* What bar does to the working order o under model m (NULL m: no slippage, no cap). */
+/* What bar does to the working order o under model m (NULL m: no slippage, no cap).
+ * A bar that opened before the order was created (bar->time < o->created) does
+ * nothing: no fill, no trigger, no ioc cancel. */
 int oms_fill_match(const oms_order *o, const oms_bar *bar, const oms_fill_model *m,
                    oms_match *out, char *err, size_t errlen);
 

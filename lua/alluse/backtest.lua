@@ -47,17 +47,6 @@ local function ny_midnight(dn)
   return (time.from_ny(tonumber(y), tonumber(m), tonumber(d)))
 end
 
--- ISO-8601 week of a day number: "2024-W01", year, week.
-local function iso_week(dn)
-  local wd = (dn + 3) % 7                 -- 0 = Monday (1970-01-01 was a Thursday)
-  local thursday = dn - wd + 3            -- the week belongs to its Thursday's year
-  local y = tonumber(calendar.date(thursday):sub(1, 4))
-  local jan1 = calendar.day_number(format("%04d-01-01", y))
-  local week = floor((thursday - jan1) / 7) + 1
-  return format("%04d-W%02d", y, week), y, week
-end
-M.iso_week = iso_week
-
 -- The close (µs) of the last trading day on or before day number dn; nil if none
 -- within a week (the calendar's ends).
 local function close_on_or_before(dn)
@@ -244,26 +233,23 @@ function M.run(opts)
     fd.run = next_run
   end
 
+  -- model:list or model:pick for underlying symbol at its last price, now.
+  local function with_underlying(symbol, fn, arg)
+    local u = eng.sid_of[symbol]
+    if not u or eng.inst[u].kind ~= "equity" then return nil, format("no bars for %s in this run", symbol) end
+    local spot = eng.mark[u]
+    if spot == 0 then return nil, format("no price for %s yet", symbol) end
+    return fn(model, symbol, spot, eng.now, (vol_of(u)), arg)
+  end
+
   -- What ctx needs from the driver.
   local host = {
     params = strat.params, state = opts.state or {}, symbols = symbols,
     -- the sandbox's read-only calendar: the engine's own table must stay out of reach
     calendar = strat.box.env.require("alluse.calendar"),
     default_account = main,
-    chain = function(symbol, filter)
-      local u = eng.sid_of[symbol]
-      if not u or eng.inst[u].kind ~= "equity" then return nil, format("no bars for %s in this run", symbol) end
-      local spot = eng.mark[u]
-      if spot == 0 then return nil, format("no price for %s yet", symbol) end
-      return model:list(symbol, spot, eng.now, (vol_of(u)), filter)
-    end,
-    pick = function(symbol, want)
-      local u = eng.sid_of[symbol]
-      if not u or eng.inst[u].kind ~= "equity" then return nil, format("no bars for %s in this run", symbol) end
-      local spot = eng.mark[u]
-      if spot == 0 then return nil, format("no price for %s yet", symbol) end
-      return model:pick(symbol, spot, eng.now, (vol_of(u)), want)
-    end,
+    chain = function(symbol, filter) return with_underlying(symbol, model.list, filter) end,
+    pick = function(symbol, want) return with_underlying(symbol, model.pick, want) end,
     quote = function(symbol)
       local sid, err = eng:instrument(symbol)
       if not sid then return nil, format("%s: %s", symbol, err) end
@@ -346,7 +332,7 @@ function M.run(opts)
     next_day = ny_midnight(dn + 1)
     cur_date = date
     eng:new_day(date, ny_midnight(dn), next_day)
-    local wk, y, w = iso_week(dn)
+    local wk, y, w = stats.iso_week(date)
     if wk ~= cur_week then
       cur_week = wk
       if on_week then
@@ -391,7 +377,7 @@ function M.run(opts)
       b.index = i
       local w = fd.window -- ctx:bars may create it mid-run
       if w then w.n = i + 1 end
-      if trades then -- Engine:bar, inlined: match working orders, then mark
+      if trades then -- the engine's per-bar work, inline: match working orders, then mark
         -- eng.event (the exposure count's clock) only matters where positions change:
         -- fills in match, settlements at expiry.
         if nwork[sid] > 0 then

@@ -273,6 +273,26 @@ local function contract(self, underlying, expiry, right, strike, spot, now, vol,
   }
 end
 
+-- The distinct values of field over a real chain's contracts, ascending.
+local function distinct(contracts, field)
+  local out, seen = {}, {}
+  for _, c in ipairs(contracts) do
+    local v = c[field]
+    if not seen[v] then
+      seen[v] = true
+      out[#out + 1] = v
+    end
+  end
+  sort(out)
+  return out
+end
+
+-- The expiries and strikes listed on date: a real chain's own, else the model's.
+local function listed(self, real, date, spot)
+  if real then return distinct(real.contracts, "expiry"), distinct(real.contracts, "strike") end
+  return self:expiries(date), self:strikes(spot)
+end
+
 -- The contracts of underlying at spot and now: filter = { right = "call"|"put"|nil,
 -- expiry = "YYYY-MM-DD", min_dte, max_dte, min_strike, max_strike }.  Sorted by expiry,
 -- right (calls first), strike.
@@ -282,19 +302,7 @@ function Model:list(underlying, spot, now, vol, filter)
   local real = self.real[underlying] and self.real[underlying][date]
   local out = {}
   local rights = filter.right and { filter.right } or { "call", "put" }
-  local expiries, strikes
-  if real then
-    local es, ks, seen_e, seen_k = {}, {}, {}, {}
-    for _, c in ipairs(real.contracts) do
-      if not seen_e[c.expiry] then seen_e[c.expiry] = true; es[#es + 1] = c.expiry end
-      if not seen_k[c.strike] then seen_k[c.strike] = true; ks[#ks + 1] = c.strike end
-    end
-    sort(es)
-    sort(ks)
-    expiries, strikes = es, ks
-  else
-    expiries, strikes = self:expiries(date), self:strikes(spot)
-  end
+  local expiries, strikes = listed(self, real, date, spot)
   for _, e in ipairs(expiries) do
     local dte = dte_of(date, e)
     if (not filter.expiry or filter.expiry == e) and (not filter.min_dte or dte >= filter.min_dte)
@@ -320,16 +328,7 @@ end
 function Model:pick(underlying, spot, now, vol, want)
   local date = calendar.ny_date(now)
   local real = self.real[underlying] and self.real[underlying][date]
-  local expiries = {}
-  if real then
-    local seen = {}
-    for _, c in ipairs(real.contracts) do
-      if not seen[c.expiry] then seen[c.expiry] = true; expiries[#expiries + 1] = c.expiry end
-    end
-    sort(expiries)
-  else
-    expiries = self:expiries(date)
-  end
+  local expiries = listed(self, real, date, spot)
   local best_e, best_d
   for _, e in ipairs(expiries) do
     local d = dte_of(date, e)

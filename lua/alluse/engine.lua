@@ -5,7 +5,7 @@
 --                           fill = {...}, risk = {...} }
 --   eng:set_time(now_us)                  -- the clock: the driver moves it
 --   local id, reason = eng:submit(acct, symbol, "buy", qty)  -- risk-checked; nil, reason when rejected
---   eng:bar(sid, bar)                     -- a bar of a traded symbol: match, then mark
+--   eng:match(sid, bar)                   -- a bar of a traded symbol: its orders meet it
 --   eng:end_of_day(date)                  -- record equity rows
 --
 -- Money lives in core/oms (integer cents, FIFO lots, the ledger); orders are oms_order
@@ -624,6 +624,17 @@ local function remove_working(self, k)
   end
 end
 
+-- Cancel working order k with reason, now: release what it holds, take it off its
+-- working list, queue its status change.
+local function cancel_order(self, k, reason)
+  local o = order_at(self, k)
+  local rem = o.qty - o.filled_qty
+  C.oms_order_cancel(o, reason, self.now, errbuf, ERRLEN)
+  release(self, k, rem)
+  remove_working(self, k)
+  queue_order_event(self, k)
+end
+
 -- Cancel a working order.  true, or nil, reason.
 function Engine:cancel(id, reason)
   local k = order_number(self, id)
@@ -632,11 +643,7 @@ function Engine:cancel(id, reason)
   if o.status ~= ACCEPTED and o.status ~= PARTIALLY_FILLED then
     return nil, format("order %s is %s", id, oms.name("status", o.status))
   end
-  local rem = o.qty - o.filled_qty
-  C.oms_order_cancel(o, reason or "canceled by the strategy", self.now, errbuf, ERRLEN)
-  release(self, k, rem)
-  remove_working(self, k)
-  queue_order_event(self, k)
+  cancel_order(self, k, reason or "canceled by the strategy")
   self:flush()
   return true
 end
@@ -801,27 +808,39 @@ local function execute(self, k, o, t)
   return working
 end
 
--- What bar b does to the working orders of sid.
-function Engine:match(sid, b)
-  local cb = self.cbar
-  local t = b.time
-  cb.time, cb.open, cb.high, cb.low, cb.close, cb.volume = t, b.open, b.high, b.low, b.close, b.volume
+-- A day order whose session has ended by bar time t expires (true) instead of
+-- meeting the bar.
+local function expire_day(self, k, o, t)
+  if C.oms_order_day_expired(o, t, orderx_at(self, k).session_end) ~= 1 then return false end
+  local rem = o.qty - o.filled_qty
+  C.oms_order_expire(o, t, errbuf, ERRLEN)
+  release(self, k, rem)
+  queue_order_event(self, k)
+  return true
+end
+
+-- Offer the working orders of instrument sid a bar at time t: self.cbar as it is, or,
+-- for a quoted instrument (an option: quoted = true), a one-price bar at the ask for
+-- a buy and the bid for a sell (no fill while that side is missing or 0).  Returns
+-- how many still work.
+local function match_list(self, sid, t, quoted, bid, ask)
   local w = self.working[sid]
+  local cb = self.cbar
   local keep = 0
   for j = 1, #w do
     local k = w[j]
     local o = order_at(self, k)
     local working
-    if t < o.created then
-      -- A bar that opened before the order existed (another feed's bar of the same
-      -- close time): filling on it would trade on the past.
-      working = true
-    elseif C.oms_order_day_expired(o, t, orderx_at(self, k).session_end) == 1 then
-      local rem = o.qty - o.filled_qty
-      C.oms_order_expire(o, t, errbuf, ERRLEN)
-      release(self, k, rem)
-      queue_order_event(self, k)
+    if expire_day(self, k, o, t) then
       working = false
+    elseif quoted then
+      local px = o.side == BUY and ask or bid
+      if px and px > 0 then
+        cb.time, cb.open, cb.high, cb.low, cb.close, cb.volume = t, px, px, px, px, 1e12
+        working = execute(self, k, o, t)
+      else
+        working = true
+      end
     else
       working = execute(self, k, o, t)
     end
@@ -831,6 +850,15 @@ function Engine:match(sid, b)
     end
   end
   for j = #w, keep + 1, -1 do w[j] = nil end
+  return keep
+end
+
+-- What bar b does to the working orders of sid and of its options.
+function Engine:match(sid, b)
+  local cb = self.cbar
+  local t = b.time
+  cb.time, cb.open, cb.high, cb.low, cb.close, cb.volume = t, b.open, b.high, b.low, b.close, b.volume
+  local keep = match_list(self, sid, t, false)
   local opts = self.options_of[sid]
   if opts then
     for _, osid in ipairs(opts) do
@@ -839,13 +867,6 @@ function Engine:match(sid, b)
   end
   self.nwork[sid] = keep
   self:flush()
-end
-
--- A bar of a traded symbol: match working orders, then mark.  The hot path.
-function Engine:bar(sid, b)
-  if self.nwork[sid] > 0 then self:match(sid, b) end
-  self.mark[sid] = b.close
-  self.barcount[sid] = self.barcount[sid] + 1
 end
 
 -- Deliver queued events to the sink, in the order they happened.  Events queued by
@@ -970,26 +991,10 @@ function Engine:check_invariants(full)
 end
 
 -- The options extension, with the engine internals it needs.
-local function expire_day(self, k, o, t)
-  if C.oms_order_day_expired(o, t, orderx_at(self, k).session_end) ~= 1 then return false end
-  local rem = o.qty - o.filled_qty
-  C.oms_order_expire(o, t, errbuf, ERRLEN)
-  release(self, k, rem)
-  queue_order_event(self, k)
-  return true
-end
 engine_options.install(Engine, {
-  execute = execute,
-  expire_day = expire_day,
+  match_list = match_list,
   trip = round_trip_fill,
-  cancel_order = function(self, k, reason)
-    local o = order_at(self, k)
-    local rem = o.qty - o.filled_qty
-    C.oms_order_cancel(o, reason, self.now, errbuf, ERRLEN)
-    release(self, k, rem)
-    remove_working(self, k)
-    queue_order_event(self, k)
-  end,
+  cancel_order = cancel_order,
 })
 
 return M

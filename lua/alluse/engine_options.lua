@@ -187,39 +187,10 @@ end
 
 -- Match the working orders of option sid on a bar of its underlying: each order meets
 -- a one-price bar at the contract's quote at the bar's open (ask for a buy, bid for
--- a sell).  Returns the orders still working.  No quote, or a zero bid for a sell:
--- no fill on this bar.
-local function match_option(self, sid, b, execute, expire_day)
-  local inst = self.inst[sid]
-  local w = self.working[sid]
-  local t = b.time
-  local bid, ask = quote(self, sid, b.open, t)
-  local cb = self.cbar
-  local keep = 0
-  for j = 1, #w do
-    local k = w[j]
-    local o = self.order_at(self, k)
-    local working
-    if t < o.created then
-      working = true
-    elseif expire_day(self, k, o, t) then
-      working = false
-    else
-      local px = o.side == BUY and ask or bid
-      if px and px > 0 then
-        cb.time, cb.open, cb.high, cb.low, cb.close, cb.volume = t, px, px, px, px, 1e12
-        working = execute(self, k, o, t)
-      else
-        working = true
-      end
-    end
-    if working then
-      keep = keep + 1
-      w[keep] = k
-    end
-  end
-  for j = #w, keep + 1, -1 do w[j] = nil end
-  return keep
+-- a sell; engine's match_list).  Returns the orders still working.
+local function match_option(self, sid, b, match_list)
+  local bid, ask = quote(self, sid, b.open, b.time)
+  return match_list(self, sid, b.time, true, bid, ask)
 end
 
 -- ---- marks ----
@@ -328,7 +299,7 @@ function M.install(Engine, hooks)
   Engine.free_cash = free_cash
   Engine.free_shares = free_shares
   Engine.commitments = commitments
-  Engine.match_option = function(self, sid, b) return match_option(self, sid, b, hooks.execute, hooks.expire_day) end
+  Engine.match_option = function(self, sid, b) return match_option(self, sid, b, hooks.match_list) end
   Engine.mark_options = mark_options
   Engine.expire_options = expire_options
   Engine.settle_option = function(self, sid, inst, u) return settle_option(self, sid, inst, u, hooks) end

@@ -67,6 +67,26 @@ static void test_market(void)
            0);
 }
 
+/* A bar that opened before the order was placed is the past: no fill, no stop
+ * trigger, no ioc cancel; a bar opening at the order's time is its next bar. */
+static void test_bar_before_order(void)
+{
+    oms_order m = order(OMS_BUY, OMS_MARKET, OMS_DAY, 10, 0, 0);
+    oms_order st = order(OMS_SELL, OMS_STOP, OMS_GTC, 10, 0, 100);
+    oms_order ioc = order(OMS_BUY, OMS_LIMIT, OMS_IOC, 10, 90, 0);
+    m.created = st.created = ioc.created = 1000;
+    oms_bar early = bar(101, 103, 95, 102, 1e6);
+    early.time = 999;
+    expect("market before the order: no fill", &m, early, NULL, -1, 0);
+    expect("stop before the order: not triggered though the low passed it", &st, early, NULL, -1, 0);
+    oms_match f;
+    oms_fill_match(&ioc, &early, NULL, &f, err, sizeof err);
+    ok(f.cancel_rest == 0, "ioc before the order: not canceled by a bar it never saw");
+    oms_bar at = early;
+    at.time = 1000;
+    expect("market at the order's time: fills at the open", &m, at, NULL, 101, 0);
+}
+
 static void test_limit(void)
 {
     oms_order b = order(OMS_BUY, OMS_LIMIT, OMS_GTC, 10, 100, 0);
@@ -464,6 +484,7 @@ static void test_commission(void)
 int main(void)
 {
     test_market();
+    test_bar_before_order();
     test_limit();
     test_stop();
     test_stop_limit();

@@ -13,35 +13,9 @@ local floor = math.floor
 
 -- ---- helpers ----
 
-local tmpfiles = {}
-
--- Write a strategy source to a temp file; the path.
-local function strategy_file(src)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "w"))
-  f:write(src)
-  f:close()
-  tmpfiles[#tmpfiles + 1] = path
-  return path
-end
-
--- Trading days from Monday 2024-03-04 (no holiday before Good Friday, March 29).
-local DAYS = {}
-do
-  local d = "2024-03-04"
-  for i = 1, 12 do
-    DAYS[i] = d
-    d = calendar.next_trading_day(d)
-  end
-end
-
-local function ymd(d)
-  local y, m, dd = d:match("^(%d+)-(%d+)-(%d+)$")
-  return tonumber(y), tonumber(m), tonumber(dd)
-end
--- A daily bar's stamp (09:30 New York) and when it happens (the 16:00 close).
-local function stamp(i) local y, m, d = ymd(DAYS[i]); return (time.from_ny(y, m, d, 9, 30)) end
-local function close_time(i) local y, m, d = ymd(DAYS[i]); return (time.from_ny(y, m, d, 16, 0)) end
+local fx = dofile((debug.getinfo(1, "S").source:sub(2):gsub("[^/]*$", "")) .. "backtest_fixtures.lua")
+local strategy_file, DAYS, ymd, stamp, close_time = fx.strategy_file, fx.DAYS, fx.ymd, fx.stamp,
+  fx.close_time
 
 -- A daily series: rows {open, high, low, close[, volume]}, one per trading day.
 local function daily(symbol, rows)
@@ -1211,4 +1185,4 @@ return {
   t.ok(ordered, "write_json: postings in seq order")
 end
 
-for _, p in ipairs(tmpfiles) do os.remove(p) end
+fx.cleanup()

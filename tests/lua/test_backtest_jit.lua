@@ -1,8 +1,9 @@
 -- The backtest hot path stays compiled and allocation-free (issue #4's performance
 -- rules, checked here rather than timed): over a 200,000-bar run of
 -- strategies/examples/sma_cross.lua the driver's loop becomes a root trace, no trace
--- aborts inside the loop, Engine:bar or the strategy's on_bar, and a strategy that
--- reads every bar without trading allocates nothing per bar.
+-- aborts inside the loop (which does the engine's per-bar work inline) or the
+-- strategy's on_bar, and a strategy that reads every bar without trading allocates
+-- nothing per bar.
 --
 -- The evidence comes from jit.attach, the hook jit.v/-jv are built on: "trace" events
 -- report every trace start, stop and abort with the function and bytecode position.
@@ -50,25 +51,20 @@ local function block_end(lines, first)
 end
 
 local bt_path = source_path("alluse.backtest")
-local eng_path = source_path("alluse.engine")
 local root = bt_path:match("^(.-)lua/alluse/backtest%.lua$") or ""
 local strat_path = root .. "strategies/examples/sma_cross.lua"
-local bt_lines, eng_lines, st_lines = read_lines(bt_path), read_lines(eng_path), read_lines(strat_path)
+local bt_lines, st_lines = read_lines(bt_path), read_lines(strat_path)
 local loop_first = find_line(bt_lines, "for e = 0, nev %- 1 do %-%- the hot loop")
 local loop_last = block_end(bt_lines, loop_first)
-local bar_first = find_line(eng_lines, "^function Engine:bar%(")
-local bar_last = block_end(eng_lines, bar_first)
 local onbar_first = find_line(st_lines, "on_bar = function")
 local onbar_last = block_end(st_lines, onbar_first)
-t.ok(loop_first and loop_last and bar_first and bar_last and onbar_first and onbar_last,
-  "found the hot loop, Engine:bar and sma_cross's on_bar in their sources")
+t.ok(loop_first and loop_last and onbar_first and onbar_last,
+  "found the hot loop and sma_cross's on_bar in their sources")
 
 local function in_hot_path(source, line)
   if not line then return false end
   if source:sub(-#"lua/alluse/backtest.lua") == "lua/alluse/backtest.lua" then
     return line >= loop_first and line <= loop_last
-  elseif source:sub(-#"lua/alluse/engine.lua") == "lua/alluse/engine.lua" then
-    return line >= bar_first and line <= bar_last
   elseif source:sub(-#"sma_cross.lua") == "sma_cross.lua" then
     return line >= onbar_first and line <= onbar_last
   end
@@ -117,7 +113,7 @@ jit.attach(on_trace)
 t.is(result.status, "ok", "the run completes")
 t.ok(result.summary.round_trips > 100, "the run trades (" .. result.summary.round_trips .. " round trips)")
 t.ok(loop_traced, "the driver's event loop (backtest.lua:" .. loop_first .. ") is compiled as a root trace")
-t.is(#hot_aborts, 0, "no trace aborts in the loop, Engine:bar or on_bar: "
+t.is(#hot_aborts, 0, "no trace aborts in the loop or on_bar: "
   .. table.concat(hot_aborts, "; ", 1, math.min(#hot_aborts, 5)))
 local repeated = {}
 for where, n in pairs(selection_aborts) do

@@ -17,15 +17,8 @@ local floor, ceil, max = math.floor, math.ceil, math.max
 local YEAR = 365 * 86400e6
 local RATE, VOL = 0.04, 0.4
 
-local tmpfiles = {}
-local function strategy_file(src)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "w"))
-  f:write(src)
-  f:close()
-  tmpfiles[#tmpfiles + 1] = path
-  return path
-end
+local fx = dofile((debug.getinfo(1, "S").source:sub(2):gsub("[^/]*$", "")) .. "backtest_fixtures.lua")
+local strategy_file = fx.strategy_file
 
 -- Monday 2024-03-04 .. Friday 2024-03-08, then Monday 2024-03-11.
 local DAYS = { 4, 5, 6, 7, 8, 11 }
@@ -316,4 +309,4 @@ end }]]
   t.is(st.c, nil, "sandbox: opt.C (the raw FFI) is not there")
 end
 
-for _, p in ipairs(tmpfiles) do os.remove(p) end
+fx.cleanup()

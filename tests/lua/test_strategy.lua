@@ -11,32 +11,8 @@ local strategy = require("alluse.strategy")
 
 -- ---- helpers ----
 
-local tmpfiles = {}
-
-local function strategy_file(src)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "w"))
-  f:write(src)
-  f:close()
-  tmpfiles[#tmpfiles + 1] = path
-  return path
-end
-
--- Trading days from Monday 2024-03-04.
-local DAYS = {}
-do
-  local d = "2024-03-04"
-  for i = 1, 10 do
-    DAYS[i] = d
-    d = calendar.next_trading_day(d)
-  end
-end
-
-local function ymd(d)
-  local y, m, dd = d:match("^(%d+)-(%d+)-(%d+)$")
-  return tonumber(y), tonumber(m), tonumber(dd)
-end
-local function stamp(i) local y, m, d = ymd(DAYS[i]); return (time.from_ny(y, m, d, 9, 30)) end
+local fx = dofile((debug.getinfo(1, "S").source:sub(2):gsub("[^/]*$", "")) .. "backtest_fixtures.lua")
+local strategy_file, DAYS, ymd, stamp = fx.strategy_file, fx.DAYS, fx.ymd, fx.stamp
 
 -- A daily series of n bars: bar i opens at base + i, closes at base + i + 0.5.
 local function daily(symbol, n, base)
@@ -538,4 +514,4 @@ return {
   t.is(r and r.summary.total_return, 0, "so it is not counted as a return")
 end
 
-for _, p in ipairs(tmpfiles) do os.remove(p) end
+fx.cleanup()

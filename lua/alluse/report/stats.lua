@@ -88,7 +88,7 @@ local function iso_week(day)
   local thursday = day - weekday + 4
   local y = year_of(thursday)
   local week = floor((thursday - days_from_civil(y, 1, 1)) / 7) + 1
-  return format("%04d-W%02d", y, week)
+  return format("%04d-W%02d", y, week), y, week
 end
 
 local function check_numbers(t, field, n)
@@ -398,7 +398,7 @@ end
 function M.iso_week(date)
   local day = parse_date(date)
   if not day then error("stats.iso_week: expected a \"YYYY-MM-DD\" date, got " .. show(date), 2) end
-  return iso_week(day)
+  return iso_week(day) -- "2024-W01", 2024, 1
 end
 
 return M
