@@ -54,6 +54,18 @@ like "$(cat "$tmp/r.json")" '"commissions": [1-9]' "commissions charged and repo
 out=$("$ALLUSE" backtest $sma --data data/SPY-daily.csv --quiet); rc=$?
 is "$rc:$out" "0:" "--quiet prints nothing"
 
+# ctx:log and print: on stderr with the simulated time; --quiet silences them.
+cat > "$tmp/talk.lua" <<'LUA'
+return { on_bar = function(ctx, bar)
+  if bar.index == 1 then ctx:log("hello", 42, true); print("via print", bar.index) end
+end }
+LUA
+err=$("$ALLUSE" backtest "$tmp/talk.lua" --data data/SPY-daily.csv 2>&1 >/dev/null)
+like "$err" "^2000-01-03T21:00:00Z hello 42 true" "ctx:log: the simulated time, then the values"
+like "$err" "via print	1" "print goes to the same log"
+err=$("$ALLUSE" backtest "$tmp/talk.lua" --data data/SPY-daily.csv --quiet 2>&1 >/dev/null)
+is "$err" "" "--quiet silences the strategy's log"
+
 # A strategy that raises on its 100th bar: status error, exit 1, results still written.
 cat > "$tmp/boom.lua" <<'LUA'
 return {
