@@ -29,7 +29,9 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -Icore -I$(BUI
              $(shell $(PKGCONF) --cflags $(PKGS) 2>/dev/null)
 # -rdynamic exports the au_ffi_* functions so LuaJIT's ffi.C can find them.
 ALL_LDFLAGS = $(SANFLAGS) -rdynamic $(LDFLAGS)
-LIBS = $(shell $(PKGCONF) --libs $(PKGS) 2>/dev/null) -lm
+# libmvec: the two-lane exp core/options/bsm.c uses on x86-64 glibc.
+MVEC := $(if $(filter x86_64,$(shell uname -m)),-lmvec)
+LIBS = $(shell $(PKGCONF) --libs $(PKGS) 2>/dev/null) $(MVEC) -lm
 
 CORE_SRC := $(shell find core -name '*.c' ! -name main.c | sort)
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)

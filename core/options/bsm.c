@@ -8,6 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__x86_64__) && defined(__GLIBC__)
+#define HAVE_MVEC_EXP 1
+#include <emmintrin.h>
+#endif
+
 #include "sys/errmsg.h"
 
 #define INV_SQRT_2PI 0.39894228040143267794 /* 1 / sqrt(2 pi) */
@@ -189,18 +194,39 @@ static inline int bs_core(int right, double spot, double strike, double t, doubl
         o->rho = -t * kr * n2;
     }
     /* vol / (2 sqrt t) is vol^2 / (2 s) above; one division serves d1, gamma, theta. */
-    o->gamma = spdf * inv_s / spot / spot;
+    o->gamma = spdf * inv_s / (spot * spot);
     o->vega = spdf * sqt;
     /* One test for all six: inf - inf and any NaN make the sum NaN. */
     double sum = o->price + o->delta + o->gamma + o->vega + o->theta + o->rho;
     return is_fin(sum) ? 0 : OPT_EINVAL;
 }
 
+/* glibc's libmvec: exp of two doubles in one call (the x86-64 vector function ABI's
+ * SSE2 variant, present on every x86-64; within 4 ulps).  The two discount factors
+ * through it cost about what one scalar exp does, a tenth of a price with greeks. */
+#ifdef HAVE_MVEC_EXP
+__m128d _ZGVbN2v_exp(__m128d x);
+#endif
+
+/* dq = e^(-div t) and dr = e^(-rate t). */
+static inline void discounts(double t, double rate, double div, double *dq, double *dr)
+{
+#ifdef HAVE_MVEC_EXP
+    __m128d e = _ZGVbN2v_exp(_mm_set_pd(-rate * t, -div * t));
+    *dq = _mm_cvtsd_f64(e);
+    *dr = _mm_cvtsd_f64(_mm_unpackhi_pd(e, e));
+#else
+    *dq = exp(-div * t);
+    *dr = exp(-rate * t);
+#endif
+}
+
 static inline int bs_eval(int right, double spot, double strike, double t, double rate,
                           double div, double vol, int want_greeks, opt_greeks *o)
 {
-    return bs_core(right, spot, strike, t, rate, div, vol, sqrt(t), exp(-div * t),
-                   exp(-rate * t), want_greeks, o);
+    double dq, dr;
+    discounts(t, rate, div, &dq, &dr);
+    return bs_core(right, spot, strike, t, rate, div, vol, sqrt(t), dq, dr, want_greeks, o);
 }
 
 int opt_bs(int right, double spot, double strike, double t, double rate, double div,
@@ -244,8 +270,7 @@ int opt_bs_batch(int n, const int *right, const double *strike, const double *t,
         if (ti != last_t) {
             last_t = ti;
             sqt = sqrt(ti);
-            dq = exp(-div * ti);
-            dr = exp(-rate * ti);
+            discounts(ti, rate, div, &dq, &dr);
         }
         if (bs_core(right[i], spot, strike[i], ti, rate, div, vol[i], sqt, dq, dr, 1, &out[i]))
             return i;
