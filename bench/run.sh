@@ -22,6 +22,6 @@ ALLUSE_LUA_PATH= "$bin" exec bench/store.lua
 ALLUSE_LUA_PATH= "$bin" exec bench/indicators.lua
 ALLUSE_LUA_PATH= "$bin" exec bench/options.lua
 [ -s "$data/store/X.1m.bars" ] || "$bin" data import "$data/X-1m.csv" --store "$data/store" --symbol X > /dev/null
-ALLUSE_LUA_PATH= "$bin" exec bench/backtest.lua "$data/store" "$build/bench/sma_ref" "$data/X-1m.bin"
+ALLUSE_LUA_PATH= "$bin" exec bench/backtest.lua "$data/store" "$build/bench/sma_ref" "$data/X-1m.bin" "$bin"
 ALLUSE_LUA_PATH= "$bin" exec bench/backtest.lua "$data/store" mem
 ALLUSE_LUA_PATH= "$bin" exec bench/backtest.lua "$data/store" mem json
