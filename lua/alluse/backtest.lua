@@ -637,6 +637,23 @@ local function account_trades(trades, name)
   return out
 end
 
+-- The strategy's journal (ctx:record): stream name -> its rows in order, each
+-- stamped with the New York time it was recorded at.
+local function journal_of(eng)
+  local out = {}
+  for name, rows in pairs(eng.journal) do
+    local list = json.array()
+    for i, row in ipairs(rows) do
+      local r = {}
+      for k, v in pairs(row) do r[k] = v end
+      r.time = iso(row.time)
+      list[i] = r
+    end
+    out[name] = list
+  end
+  return out
+end
+
 function M.result(eng, r)
   local dates, totals, tflows = {}, {}, {}
   for i, row in ipairs(r.rows) do
@@ -693,6 +710,7 @@ function M.result(eng, r)
     weekly_returns = json.array(stats.weekly_returns(dates, totals, tflows, r.cash)),
     trades = trades,
     positions = position_rows(eng),
+    journal = journal_of(eng),
     counts = { orders = eng.norders, fills = eng.nfills, ledger = nledger, trades = eng.ntrades },
     orders = r.records and order_rows(eng) or nil,
     ledger = r.records and ledger_rows(eng) or nil,

@@ -39,6 +39,8 @@ M.defaults = {
   vol_window = 20,        -- realized volatility over this many daily returns
   vol_factor = 1.15,      -- x this factor
   weeks = 8,              -- weekly expiries listed beyond this week's
+  months = 3,             -- monthly expiries (third Fridays) listed beyond the weeklies
+  leaps = 3,              -- January LEAPS expiries listed, from next year's on
   strike_range = 0.25,    -- strikes within +-25% of the spot
   half_spread_min = 0.01, -- dollars
   half_spread_pct = 0.02, -- of the mid
@@ -81,7 +83,7 @@ function Model:describe()
     model = "black-scholes", rate = self.rate, div = self.div,
     vol = { window = self.vol_window, factor = self.vol_factor, iv_series = json.array(ivs) },
     strikes = { range = self.strike_range, grid = "0.50 below 25, 1 below 200, 2.50 below 500, 5 above" },
-    expiries = { daily = "0 and 1 DTE", weekly = self.weeks + 1 },
+    expiries = { daily = "0 and 1 DTE", weekly = self.weeks + 1, monthly = self.months, leaps = self.leaps },
     half_spread = { min = self.half_spread_min, pct = self.half_spread_pct },
     real_chains = json.array(real),
   }
@@ -210,8 +212,10 @@ function Model:strikes(spot)
   return out
 end
 
--- Expiry dates listed on date: today and the next trading day (dailies), and the
--- weekly expiries from this week's on; ascending, no repeats.
+-- Expiry dates listed on date: today and the next trading day (dailies), the weekly
+-- expiries from this week's on, the monthly (third-Friday) expiries of the `months`
+-- months after the last weekly, and the January expiries of the next `leaps` years;
+-- ascending, no repeats.
 function Model:expiries(date)
   local seen, out = {}, {}
   local function add(d)
@@ -227,6 +231,20 @@ function Model:expiries(date)
     local e = calendar.weekly_expiry(dn + 7 * w)
     add(e)
   end
+  local y, m = date:match("^(%d+)-(%d+)")
+  y, m = tonumber(y), tonumber(m)
+  local last_weekly = calendar.date(dn + 7 * self.weeks)
+  local added = 0
+  for k = 0, self.months + 3 do -- months from this one; those within the weeklies add nothing
+    if added >= self.months then break end
+    local my, mm = y + floor((m - 1 + k) / 12), (m - 1 + k) % 12 + 1
+    local e = calendar.monthly_expiry(my, mm)
+    if e and e > last_weekly then
+      add(e)
+      added = added + 1
+    end
+  end
+  for k = 1, self.leaps do add(calendar.monthly_expiry(y + k, 1)) end
   sort(out)
   return out
 end

@@ -135,7 +135,7 @@ function M.new(opts)
   -- and its options'); working[sid] lists its own.
   self.symbols, self.sid_of, self.inst, self.trigger = {}, {}, {}, {}
   local n = #symbols
-  self.max_instruments = n + (opts.max_options or 4096)
+  self.max_instruments = n + (opts.max_options or 65536)
   -- mark[sid]: the last close (an option's last mid), 0 before the first (prices are
   -- > 0, so 0 means none); barcount[sid]: bars of sid so far.  FFI arrays, sized once
   -- for every instrument the run may add: the driver keeps them in locals.
@@ -149,6 +149,7 @@ function M.new(opts)
   self.options_of, self.option_sids, self.has_options = {}, {}, false
   self.next_expiry = math.huge -- the earliest expiry of a live contract
   self.assignments = {}        -- exercises and assignments, for the results
+  self.journal = {}            -- the strategy's ctx:record rows: stream name -> rows
   local oc = copy_opts(opts.option_commission, engine_options.defaults.commission, "option_commission")
   local okind = oms.commission[oc.model]
   if not okind then error("engine: option_commission.model must be none, per_share, per_contract or percent", 2) end

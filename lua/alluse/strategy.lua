@@ -24,7 +24,8 @@ local M = {}
 M.callbacks = { "on_start", "on_bar", "on_fill", "on_order", "on_day", "on_week", "on_stop" }
 local CALLBACK = {}
 for _, k in ipairs(M.callbacks) do CALLBACK[k] = true end
-local INFO_FIELDS = { name = "string", params = "table", description = "string", version = "string" }
+local INFO_FIELDS = { name = "string", params = "table", description = "string", version = "string",
+  profiles = "table" }
 
 -- ---- params ----
 
@@ -83,6 +84,43 @@ function M.resolve_params(defaults, overrides)
   return out
 end
 
+-- A strategy with `profiles` (name -> a table of param values) picks one with its
+-- string param `profile`: the profile's values replace the defaults, and --param
+-- overrides still win.  The defaults to resolve against, or nil, message.
+function M.profile_defaults(def, overrides)
+  local profiles, defaults = def.profiles, def.params or {}
+  if profiles == nil then return defaults end
+  if type(defaults.profile) ~= "string" then
+    return nil, "profiles: a strategy with profiles needs a string param 'profile' (the default profile's name)"
+  end
+  local names = {}
+  for name, t in pairs(profiles) do
+    if type(name) ~= "string" or type(t) ~= "table" then
+      return nil, "profiles: each profile must be a name -> table of param values"
+    end
+    for k, v in pairs(t) do
+      if defaults[k] == nil or k == "profile" then
+        return nil, format("profiles: profile %s sets '%s', which is not a param", name, tostring(k))
+      end
+      if type(v) ~= type(defaults[k]) then
+        return nil, format("profiles: profile %s sets %s to a %s, the param is a %s", name, k, type(v),
+          type(defaults[k]))
+      end
+    end
+    names[#names + 1] = name
+  end
+  sort(names)
+  local want = overrides and overrides.profile or defaults.profile
+  local chosen = profiles[want]
+  if not chosen then
+    return nil, format("unknown profile %s (profiles: %s)", show(want), concat(names, ", "))
+  end
+  local out = {}
+  for k, v in pairs(defaults) do out[k] = v end
+  for k, v in pairs(chosen) do out[k] = v end
+  return out
+end
+
 -- ---- loading ----
 
 -- A file, or a directory holding init.lua: the file to load, and the folder whose
@@ -126,7 +164,7 @@ function M.load(path, opts)
         return nil, format("%s: field %s must be a %s, got %s", file, k, INFO_FIELDS[k], type(v))
       end
     else
-      return nil, format("%s: unknown field '%s' in the strategy table (callbacks: %s; fields: name, params, description, version)",
+      return nil, format("%s: unknown field '%s' in the strategy table (callbacks: %s; fields: name, params, profiles, description, version)",
         file, k, concat(M.callbacks, ", "))
     end
   end
@@ -137,7 +175,12 @@ function M.load(path, opts)
         tostring(k), tv)
     end
   end
-  local params, perr = M.resolve_params(def.params, opts.params)
+  local defaults, derr = M.profile_defaults(def, opts.params)
+  if not defaults then
+    if derr:match("^profiles") then return nil, file .. ": " .. derr end -- the file is wrong
+    return nil, file .. ": " .. derr, "EPARAM"                          -- the command line is
+  end
+  local params, perr = M.resolve_params(defaults, opts.params)
   if not params then return nil, file .. ": " .. perr, "EPARAM" end
   local default_name = dir and (dir:match("([^/]+)$") or dir) or (file:match("([^/]+)%.lua$") or file)
   local strat = {
@@ -311,6 +354,16 @@ function M.new_ctx(eng, host)
       return eng:submit(a, order_args("close", q > 0 and "sell" or "buy", symbol, q > 0 and q or -q, opts))
     end
     function t.cash() return eng:cash(a) end
+    -- Realized P&L so far (dollars, gross of commissions): short term, long term.
+    function t.realized()
+      local st, lt = 0, 0
+      local ptr = a.ptr
+      for j = 0, ptr.npositions - 1 do
+        local p = ptr.positions[j]
+        st, lt = st + tonumber(p.realized_st_cents), lt + tonumber(p.realized_lt_cents)
+      end
+      return st / 100, lt / 100
+    end
     function t.equity() return eng:equity(a) end
     function t.positions()
       local out = {}
@@ -419,6 +472,34 @@ function M.new_ctx(eng, host)
   function ctx.quote(_, symbol)
     if type(symbol) ~= "string" then error("quote: symbol must be a string, got " .. show(symbol), 2) end
     return host.quote(symbol)
+  end
+  -- ctx:record(stream, row): a row in the run's journal (result.journal[stream]), stamped
+  -- with the time.  Values are copied: strings, booleans and finite numbers only.
+  local journal = eng.journal
+  function ctx.record(_, stream, row)
+    if type(stream) ~= "string" or not stream:match("^[%a_][%w_]*$") or #stream > 64 then
+      error("record: stream must be a name (letters, digits, _), got " .. show(stream), 2)
+    end
+    if type(row) ~= "table" then error("record: row must be a table, got " .. type(row), 2) end
+    local copy = {}
+    for k, v in pairs(row) do
+      local tv = type(v)
+      if type(k) ~= "string" or k == "time" then
+        error("record: row keys must be strings other than 'time', got " .. show(k), 2)
+      end
+      if not (tv == "string" or tv == "boolean" or (tv == "number" and v == v and v ~= math.huge and v ~= -math.huge)) then
+        error(format("record: %s.%s must be a string, boolean or finite number, got %s", stream, k, show(v)), 2)
+      end
+      copy[k] = v
+    end
+    copy.time = host.now()
+    local rows = journal[stream]
+    if not rows then
+      rows = {}
+      journal[stream] = rows
+    end
+    rows[#rows + 1] = copy
+    return #rows
   end
   function ctx.now() return host.now() end
   function ctx.bars(_, symbol, timeframe)

@@ -514,4 +514,65 @@ return {
   t.is(r and r.summary.total_return, 0, "so it is not counted as a return")
 end
 
+-- ---- profiles ----
+
+do
+  local src = [[
+return {
+  name = "profiled",
+  params = { profile = "base", delta = 0.45, dte = 1, label = "b" },
+  profiles = { base = {}, wide = { delta = 0.30, dte = 7 } },
+  on_start = function(ctx) ctx.state.p = { profile = ctx.params.profile, delta = ctx.params.delta,
+    dte = ctx.params.dte, label = ctx.params.label } end,
+}]]
+  local f = strategy_file(src)
+  local _, st = run(f)
+  t.is_deeply(st.p, { profile = "base", delta = 0.45, dte = 1, label = "b" }, "profiles: the default profile")
+  _, st = run(f, { params = { profile = "wide" } })
+  t.is_deeply(st.p, { profile = "wide", delta = 0.30, dte = 7, label = "b" },
+    "profiles: profile=wide replaces the defaults it names")
+  _, st = run(f, { params = { profile = "wide", dte = "9" } })
+  t.is_deeply(st.p, { profile = "wide", delta = 0.30, dte = 9, label = "b" }, "profiles: --param still wins")
+  local s, msg, code = strategy.load(f, { params = { profile = "narrow" } })
+  t.is(s, nil, "profiles: an unknown profile is refused")
+  t.like(msg, "unknown profile \"narrow\" %(profiles: base, wide%)", "profiles: the message lists the profiles")
+  t.is(code, "EPARAM", "profiles: a usage error (exit 2)")
+  local bad = strategy_file([[return { params = { profile = "a", x = 1 }, profiles = { a = { y = 2 } } }]])
+  s, msg, code = strategy.load(bad)
+  t.like(msg, "profile a sets 'y', which is not a param", "profiles: a profile naming an unknown param")
+  t.is(code, nil, "profiles: that is the file's error, not the command line's")
+  bad = strategy_file([[return { params = { profile = "a", x = 1 }, profiles = { a = { x = "2" } } }]])
+  s, msg = strategy.load(bad)
+  t.like(msg, "profile a sets x to a string, the param is a number", "profiles: a value of the wrong type")
+  bad = strategy_file([[return { params = { x = 1 }, profiles = { a = {} } }]])
+  s, msg = strategy.load(bad)
+  t.like(msg, "needs a string param 'profile'", "profiles: need a profile param")
+end
+
+-- ---- ctx:record and the journal ----
+
+do
+  local src = [[
+return {
+  on_bar = function(ctx, bar)
+    if bar.index == 1 then ctx:record("events", { kind = "probe", account = "main", n = 3, ok = true }) end
+    if bar.index == 2 then ctx:record("weeks", { type = "W-IDL" }) end
+    if bar.index == 3 then ctx.state.bad = select(2, pcall(ctx.record, ctx, "events", { x = {} })) end
+    if bar.index == 4 then ctx.state.bad2 = select(2, pcall(ctx.record, ctx, "no spaces", {})) end
+    if bar.index == 5 then ctx.state.bad3 = select(2, pcall(ctx.record, ctx, "events", { x = 0/0 })) end
+  end,
+}]]
+  local r, st = run(strategy_file(src))
+  t.is(r and r.status, "ok", "record: the run")
+  local ev = r and r.journal.events
+  t.is(ev and #ev, 1, "record: one row in stream events")
+  t.is_deeply(ev and ev[1], { kind = "probe", account = "main", n = 3, ok = true, time = ev and ev[1].time },
+    "record: the row as given, plus its time")
+  t.like(ev and ev[1].time or "", "^%d%d%d%d%-%d%d%-%d%dT", "record: time is an ISO stamp")
+  t.is(r and #r.journal.weeks, 1, "record: streams are separate")
+  t.like(st.bad, "events.x must be a string, boolean or finite number", "record: a table value is refused")
+  t.like(st.bad2, "stream must be a name", "record: a bad stream name is refused")
+  t.like(st.bad3, "events.x must be a string, boolean or finite number", "record: NaN is refused")
+end
+
 fx.cleanup()
