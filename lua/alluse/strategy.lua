@@ -354,6 +354,20 @@ function M.new_ctx(eng, host)
       return eng:submit(a, order_args("close", q > 0 and "sell" or "buy", symbol, q > 0 and q or -q, opts))
     end
     function t.cash() return eng:cash(a) end
+    -- P&L of the position in symbol so far, dollars: realized + unrealized at the
+    -- current mark - commissions.  0 for a symbol never traded.
+    function t.pnl(_, symbol)
+      local sid = sid_of[symbol]
+      local p = sid and a.pos[sid]
+      if p == nil then return 0 end
+      if eng.has_options then eng:mark_options() end
+      local mark = eng.mark[sid]
+      local inst = eng.inst[sid]
+      local mult = inst.kind == "option" and inst.multiplier or 1
+      local unreal = p.qty ~= 0 and mark > 0 and p.qty * (mark - p.avg_cost) * mult or 0
+      return (tonumber(p.realized_st_cents) + tonumber(p.realized_lt_cents) - tonumber(p.commission_cents)) / 100
+        + unreal
+    end
     -- Realized P&L so far (dollars, gross of commissions): short term, long term.
     function t.realized()
       local st, lt = 0, 0
