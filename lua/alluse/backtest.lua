@@ -462,12 +462,15 @@ function M.option_model(eng, feeds, opts)
   for u, series in pairs(opts.iv_series or {}) do model:set_iv_series(u, series) end
   local feed_of = {}
   for _, fd in ipairs(feeds) do if fd.trades then feed_of[fd.sid] = fd end end
-  local cache_u, cache_i, cache_v, cache_err = nil, nil, nil, nil
+  -- One answer per underlying per bar: marking every live contract asks for each
+  -- underlying's vol in turn.
+  local cache = {}
   local function vol_of(u)
     local fd = feed_of[u]
     if not fd then return nil, "no bars" end
     local idx = fd.bar.index
-    if cache_u == u and cache_i == idx then return cache_v, cache_err end
+    local c = cache[u]
+    if c and c.i == idx then return c.v, c.err end
     local closes = function(window)
       if idx < window then return nil end
       local out = {}
@@ -475,7 +478,11 @@ function M.option_model(eng, feeds, opts)
       return out
     end
     local v, err = model:vol(fd.symbol, calendar.ny_date(eng.now), closes, bars_per_year(fd.tf))
-    cache_u, cache_i, cache_v, cache_err = u, idx, v, err
+    if not c then
+      c = {}
+      cache[u] = c
+    end
+    c.i, c.v, c.err = idx, v, err
     return v, err
   end
   eng:set_quoter(function(inst, spot, now)

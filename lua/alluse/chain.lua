@@ -52,7 +52,8 @@ Model.__index = Model
 function M.new(opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("chain.new: opts must be a table", 2) end
-  local self = setmetatable({ real = {}, iv_series = {}, greeks = ffi.new("opt_greeks") }, Model)
+  local self = setmetatable({ real = {}, iv_series = {}, greeks = ffi.new("opt_greeks"),
+    symbol_prefix = {} }, Model)
   for k, v in pairs(M.defaults) do self[k] = v end
   for k, v in pairs(opts) do
     if M.defaults[k] == nil then error(format("chain.new: unknown option '%s'", tostring(k)), 2) end
@@ -217,6 +218,8 @@ end
 -- months after the last weekly, and the January expiries of the next `leaps` years;
 -- ascending, no repeats.
 function Model:expiries(date)
+  -- Asked for every listing; the last date's answer is kept (do not modify it).
+  if self.expiries_date == date then return self.expiries_list end
   local seen, out = {}, {}
   local function add(d)
     if d and d >= date and not seen[d] then
@@ -246,6 +249,7 @@ function Model:expiries(date)
   end
   for k = 1, self.leaps do add(calendar.monthly_expiry(y + k, 1)) end
   sort(out)
+  self.expiries_date, self.expiries_list = date, out
   return out
 end
 
@@ -253,12 +257,26 @@ local function dte_of(date, expiry)
   return calendar.day_number(expiry) - calendar.day_number(date)
 end
 
+-- The OCC symbol of a contract.  The first 13 characters (root padded to 6, YYMMDD,
+-- C/P) are occ.format's, memoised per underlying, expiry and right; the strike's 8
+-- digits are added here (grid strikes are whole thousandths, as occ.format checks
+-- on the first one): a backtest lists thousands of contracts a day.
+local function symbol_of(self, underlying, expiry, right, strike)
+  local key = underlying .. expiry .. right
+  local prefix = self.symbol_prefix[key]
+  if not prefix then
+    prefix = occ.format { underlying = underlying, expiry = expiry, right = right, strike = strike }:sub(1, 13)
+    self.symbol_prefix[key] = prefix
+  end
+  return prefix .. format("%08d", floor(strike * 1000 + 0.5))
+end
+
 -- One contract table with its quote and greeks.
 local function contract(self, underlying, expiry, right, strike, spot, now, vol, real)
-  local symbol = occ.format { underlying = underlying, expiry = expiry, right = right, strike = strike }
-  local parsed = occ.parse(symbol)
+  local symbol = symbol_of(self, underlying, expiry, right, strike)
+  local expiry_time = occ.expiry_time(expiry)
   local r = right == "call" and options.RIGHT.call or options.RIGHT.put
-  local t = years(parsed.expiry_time, now)
+  local t = years(expiry_time, now)
   local bid, ask, mid, iv
   local rc = real and real.index[symbol]
   if rc and rc.ask and rc.ask > 0 then
@@ -282,7 +300,7 @@ local function contract(self, underlying, expiry, right, strike, spot, now, vol,
   end
   if not mid then return nil end
   return {
-    symbol = symbol, underlying = underlying, expiry = expiry, expiry_time = parsed.expiry_time,
+    symbol = symbol, underlying = underlying, expiry = expiry, expiry_time = expiry_time,
     right = right, strike = strike, multiplier = 100, dte = nil,
     bid = bid, ask = ask, mid = mid, iv = iv,
     delta = iv and g.delta or nil, gamma = iv and g.gamma or nil, vega = iv and g.vega or nil,
@@ -341,6 +359,47 @@ function Model:list(underlying, spot, now, vol, filter)
   return out
 end
 
+-- pick on the model's own chain: |delta| is monotone in the strike (a call's falls as
+-- the strike rises, a put's grows), so a bisection over the strike grid finds the
+-- closest one pricing a handful of contracts instead of the whole expiry.  The
+-- answer is the linear scan's: the closest |delta|, ties to the lower strike.
+local function pick_model(self, underlying, spot, now, vol, want, expiry, dte)
+  local strikes = self:strikes(spot)
+  local n = #strikes
+  if n == 0 then return nil, format("no strikes listed for %s", underlying) end
+  -- Only deltas during the search (no contract tables): the same C call contract()
+  -- makes, so the same numbers.
+  local r = want.right == "call" and options.RIGHT.call or options.RIGHT.put
+  local t = years(occ.expiry_time(expiry), now)
+  local g = self.greeks
+  local function delta(i)
+    if C.opt_bs(r, spot, strikes[i], t, self.rate, self.div, vol, g) ~= 0 then return nil end
+    return abs(g.delta)
+  end
+  local target = want.delta
+  local call = want.right == "call"
+  -- The first index whose |delta| is on the far side of the target: <= for calls,
+  -- >= for puts (1..n+1).
+  local lo, hi = 1, n + 1
+  while lo < hi do
+    local mid = floor((lo + hi) / 2)
+    local d = delta(mid) or 0
+    if (call and d <= target) or (not call and d >= target) then hi = mid else lo = mid + 1 end
+  end
+  local best_i, gap
+  for i = lo - 1, lo do
+    local d = i >= 1 and i <= n and delta(i)
+    if d then
+      local gi = abs(d - target)
+      if not best_i or gi < gap - 1e-12 then best_i, gap = i, gi end
+    end
+  end
+  local best = best_i and contract(self, underlying, expiry, want.right, strikes[best_i], spot, now, vol, nil)
+  if not best then return nil, format("no %s of %s expiring %s has a delta", want.right, underlying, expiry) end
+  best.dte = dte
+  return best
+end
+
 -- The contract of the expiry whose DTE is closest to want.dte (ties: the later) with
 -- |delta| closest to want.delta (ties: the lower strike), among want.right's.
 function Model:pick(underlying, spot, now, vol, want)
@@ -357,6 +416,7 @@ function Model:pick(underlying, spot, now, vol, want)
     end
   end
   if not best_e then return nil, format("no expiry of %s on or after %s", underlying, date) end
+  if not real and vol then return pick_model(self, underlying, spot, now, vol, want, best_e, best_d) end
   local list = self:list(underlying, spot, now, vol, { right = want.right, expiry = best_e })
   local best, gap
   for _, c in ipairs(list) do

@@ -211,8 +211,41 @@ local function put(st, s)
   st.buf:put(s)
 end
 
+-- "\n" plus the indentation of each depth, made once per indent string.
+local newlines = setmetatable({}, { __mode = "k" })
 local function newline(st)
-  if st.indent then put(st, "\n" .. st.indent:rep(st.depth)) end
+  local indent = st.indent
+  if not indent then return end
+  local by_depth = newlines[indent]
+  if not by_depth then
+    by_depth = {}
+    newlines[indent] = by_depth
+  end
+  local s = by_depth[st.depth]
+  if not s then
+    s = "\n" .. indent:rep(st.depth)
+    by_depth[st.depth] = s
+  end
+  st.buf:put(s)
+end
+
+-- The quoted text of an object key, checked once per name: documents repeat the same
+-- few names thousands of times.  Bounded, so a document of distinct keys cannot
+-- grow it without end.
+local key_text, key_count = {}, 0
+local function put_key(st, name)
+  local q = key_text[name]
+  if not q then
+    local bad = utf8_error(name)
+    if bad then fail(st, "invalid UTF-8 in key (byte " .. bad .. ")") end
+    q = name
+    if find(q, '[%c"\\]') then q = gsub(q, '[%c"\\]', escapes) end
+    q = '"' .. q .. '"'
+    if key_count < 4096 then
+      key_text[name], key_count = q, key_count + 1
+    end
+  end
+  st.buf:put(q)
 end
 
 local function encode_array(st, t, len)
@@ -266,11 +299,7 @@ local function encode_object(st, t, keys, numeric)
     newline(st)
     local name = names[i]
     st.path[depth] = keys[i]
-    if not numeric then
-      local bad = utf8_error(name)
-      if bad then fail(st, "invalid UTF-8 in key (byte " .. bad .. ")") end
-    end
-    put_string(st.buf, name)
+    if numeric then put_string(st.buf, name) else put_key(st, name) end
     st.buf:put(sep)
     encode_value(st, t[keys[i]])
   end

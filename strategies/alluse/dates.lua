@@ -43,9 +43,13 @@ function M.days(a, b)
   return calendar.day_number(b) - calendar.day_number(a)
 end
 
--- "TSLA,NVDA" -> { "TSLA", "NVDA" }; spaces are ignored, repeats dropped.
+-- "TSLA,NVDA" -> { "TSLA", "NVDA" }; spaces are ignored, repeats dropped.  The
+-- same list for the same text (memoised: it is asked on every bar); do not modify it.
+local lists = {}
 function M.list(text)
+  if lists[text] then return lists[text] end
   local out, seen = {}, {}
+  lists[text] = out
   for item in text:gmatch("[^,%s]+") do
     if not seen[item] then
       seen[item] = true

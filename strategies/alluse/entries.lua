@@ -30,13 +30,18 @@ local function week_of(a, ticker)
 end
 M.week_of = week_of
 
-local function skip(ctx, a, ticker, why, fields)
+-- The week is skipped on ticker, and why: the week's row carries the reason (W-IDL);
+-- the skips the protocol alerts on (premium floor, breaker, ATR level, preservation)
+-- are events too, with their numbers.
+local function skip(ctx, a, ticker, why, fields, alert)
   local w = week_of(a, ticker)
   if not w.skipped then
     w.skipped = why
-    local f = fields or {}
-    f.reason = why
-    events.record(ctx, "skip", a, ticker, f)
+    if alert then
+      local f = fields or {}
+      f.reason = why
+      events.record(ctx, "skip", a, ticker, f)
+    end
   end
 end
 
@@ -64,7 +69,7 @@ local function sell(ctx, st, a, ticker, c, n, price, date)
     premium = c.bid, filled = false, opened = date, expiry_time = opt.occ.parse(c.symbol).expiry_time,
   }
   a.symbols[ticker] = a.symbols[ticker] or {}
-  a.symbols[ticker][c.symbol] = true
+  a.symbols[ticker][c.symbol] = a.opts[ticker].expiry_time
   return id
 end
 
@@ -73,7 +78,7 @@ function M.enter(ctx, p, st, a, ticker, price, date)
   local o = a.opts[ticker]
   if o and not o.done then return end -- still running (a 30-45 DTE option)
   local why = blocked(p, st, a, ticker, date)
-  if why then return skip(ctx, a, ticker, why) end
+  if why then return skip(ctx, a, ticker, why, nil, true) end
   local kind = a.kind
   local h = ctx:account(a.name)
   local lo, hi = band(p, st, a, ticker)
@@ -93,9 +98,7 @@ function M.enter(ctx, p, st, a, ticker, price, date)
     return skip(ctx, a, ticker, "no shares to cover")
   end
   want.right = right
-  local list, cerr = ctx:chain(ticker, { right = right, min_dte = want.dte_min, max_dte = want.dte_max })
-  if not list then return skip(ctx, a, ticker, "no chain: " .. tostring(cerr)) end
-  local c, err = strikes.choose(list, want)
+  local c, err = strikes.pick(ctx, ticker, want)
   if not c then return skip(ctx, a, ticker, err) end
   if right == "put" then
     local value = h:equity()
@@ -114,7 +117,7 @@ function M.enter(ctx, p, st, a, ticker, price, date)
   local yield = c.bid / c.strike
   if yield < floor_pct - 1e-12 then
     return skip(ctx, a, ticker, "premium below the floor", { premium_pct = yield, floor_pct = floor_pct,
-      contract = c.symbol, bid = c.bid, delta = c.delta })
+      contract = c.symbol, bid = c.bid, delta = c.delta }, true)
   end
   local id, serr = sell(ctx, st, a, ticker, c, n, price, date)
   if not id then return skip(ctx, a, ticker, "order refused: " .. tostring(serr)) end
@@ -125,20 +128,11 @@ end
 local function roll_target(ctx, p, a, ticker, o)
   local bid, ask = ctx:quote(o.symbol)
   if not ask then return nil, "no quote" end
-  local dmin, dmax = p[a.kind .. "_dte_min"], p[a.kind .. "_dte_max"]
-  local list = ctx:chain(ticker, { right = o.right })
-  if not list then return nil, "no chain" end
-  -- The first expiry after the current one.
-  local next_dte
+  -- The next weekly expiry after the current one, in the kind's delta band.
   local cur = math.floor((o.expiry_time - ctx:now()) / 86400e6)
-  for _, c in ipairs(list) do
-    if c.dte > cur and (next_dte == nil or c.dte < next_dte) then next_dte = c.dte end
-  end
-  if not next_dte then return nil, "no later expiry" end
-  local want = { right = o.right, dte = next_dte, dte_min = next_dte, dte_max = next_dte,
-    delta_min = p[a.kind .. "_delta_min"], delta_max = p[a.kind .. "_delta_max"] }
-  local c = strikes.choose(list, want)
-  if not c then return nil, "no strike in the band" end
+  local c = strikes.pick(ctx, ticker, { right = o.right, dte = cur + 7, dte_min = cur + 1, dte_max = cur + 14,
+    delta_min = p[a.kind .. "_delta_min"], delta_max = p[a.kind .. "_delta_max"] })
+  if not c then return nil, "no strike in the band at the next expiry" end
   -- Down (puts) or up (calls): never toward more risk.
   if (o.right == "put" and c.strike > o.strike) or (o.right == "call" and c.strike < o.strike) then
     return nil, "the band's strike is not further out"

@@ -108,11 +108,22 @@ local function close_week(ctx, p, st, a, ticker, price, date)
   local wtype = weeks.type { position = position, strike = strike, price = price, move = move, rolled = w.rolled }
   -- P&L: the change in realized + unrealized - commissions of the ticker's shares and
   -- every option on it this account has traded.
-  local syms = { ticker }
-  for s in pairs(a.symbols[ticker] or {}) do syms[#syms + 1] = s end
-  table.sort(syms)
-  local total = 0
-  for _, s in ipairs(syms) do total = total + h:pnl(s) end
+  -- An option past its expiry never trades again: its P&L is final and moves into
+  -- a.closed_pnl, so this sum does not grow with the years.
+  local live = a.symbols[ticker] or {}
+  a.closed_pnl = a.closed_pnl or {}
+  local total = h:pnl(ticker)
+  local now = ctx:now()
+  for _, s in ipairs(book.keys(live)) do
+    local x = h:pnl(s)
+    if live[s] <= now then
+      a.closed_pnl[ticker] = (a.closed_pnl[ticker] or 0) + x
+      live[s] = nil
+    else
+      total = total + x
+    end
+  end
+  total = total + (a.closed_pnl[ticker] or 0)
   a.pnl_mark = a.pnl_mark or {}
   local pnl = total - (a.pnl_mark[ticker] or 0)
   a.pnl_mark[ticker] = total

@@ -231,14 +231,16 @@ local function reinvest_account(ctx, p, st, a, date)
     if price then
       local q = floor(amount * p.reinvest_shares / #tickers * 0.98 / price)
       if q > 0 and h:buy(t, q) then bought_shares = bought_shares + q * price end
-      local list = ctx:chain(t, { right = "call", min_dte = p.leaps_dte_min, max_dte = p.leaps_dte_max })
-      local c = list and strikes.choose(list, { right = "call", dte = p.leaps_dte, dte_min = p.leaps_dte_min,
+      local c = strikes.pick(ctx, t, { right = "call", dte = p.leaps_dte, dte_min = p.leaps_dte_min,
         dte_max = p.leaps_dte_max, delta_min = p.leaps_delta_min, delta_max = p.leaps_delta_max })
       if c and c.ask and c.ask > 0 then
         local n = floor(amount * p.reinvest_leaps / #tickers / (c.ask * 100))
         if n > 0 and h:buy(c.symbol, n) then
           bought_leaps = bought_leaps + n * c.ask * 100
-          a.leaps[c.symbol] = { ticker = t, expiry_time = opt.occ.parse(c.symbol).expiry_time }
+          local expiry_time = opt.occ.parse(c.symbol).expiry_time
+          a.leaps[c.symbol] = { ticker = t, expiry_time = expiry_time }
+          a.symbols[t] = a.symbols[t] or {}
+          a.symbols[t][c.symbol] = expiry_time
         end
       end
     end

@@ -41,6 +41,35 @@ function M.choose(list, want)
   return best
 end
 
+-- The same choice through ctx:pick, which prices a handful of contracts instead of
+-- listing the chain: the expiry closest to want.dte (it must fall in the range), the
+-- strike closest to the band's middle (it must fall in the band).  With min_strike,
+-- a closer strike below it gives way to the lowest listed at or above it (|delta|
+-- only moves away from the middle going up).  The contract, or nil and why not.
+function M.pick(ctx, ticker, want)
+  local mid = (want.delta_min + want.delta_max) / 2
+  local c, err = ctx:pick(ticker, { right = want.right, delta = mid, dte = want.dte })
+  if not c then return nil, err end
+  if c.dte < want.dte_min or c.dte > want.dte_max then
+    return nil, string.format("no %s expiry %d-%d days out", want.right, want.dte_min, want.dte_max)
+  end
+  if want.min_strike and c.strike < want.min_strike - 1e-9 then
+    local list = ctx:chain(ticker, { right = want.right, expiry = c.expiry, min_strike = want.min_strike,
+      max_strike = want.min_strike * 1.25 })
+    c = list and list[1]
+    if not c then
+      return nil, string.format("no %s strike at or above %.2f", want.right, want.min_strike)
+    end
+  end
+  local d = c.delta and abs(c.delta)
+  if not d or d < want.delta_min - 1e-12 or d > want.delta_max + 1e-12 then
+    return nil, string.format("no %s strike with |delta| in %.2f-%.2f%s", want.right, want.delta_min,
+      want.delta_max, want.min_strike and string.format(" at or above %.2f", want.min_strike) or "")
+  end
+  if not (c.bid and c.bid > 0) then return nil, "no bid for " .. c.symbol end
+  return c
+end
+
 -- The delta band of an account kind after the week mode's shift, kept at or above the
 -- kind's floor (the "allowed" lower end).
 function M.band(p, kind, shift)

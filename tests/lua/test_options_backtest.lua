@@ -309,4 +309,37 @@ end }]]
   t.is(st.c, nil, "sandbox: opt.C (the raw FFI) is not there")
 end
 
+-- ---- the model's pick (bisection) agrees with a scan of the whole expiry ----
+
+do
+  local chain = require("alluse.chain")
+  local model = chain.new()
+  local now = (time.from_ny(2024, 3, 5, 16, 0))
+  local mismatches, checked = 0, 0
+  for _, spot in ipairs({ 7.3, 24.9, 101.37, 187.5, 450.2, 1234.5 }) do
+    for _, vol in ipairs({ 0.12, 0.45, 1.3 }) do
+      for _, right in ipairs({ "call", "put" }) do
+        for _, delta in ipairs({ 0.02, 0.2, 0.35, 0.5, 0.75, 0.97 }) do
+          for _, dte in ipairs({ 1, 7, 37, 400 }) do
+            local got = model:pick("XYZ", spot, now, vol, { right = right, delta = delta, dte = dte })
+            local want_e = got and got.expiry
+            local best, gap
+            for _, c in ipairs(model:list("XYZ", spot, now, vol, { right = right, expiry = want_e })) do
+              local g = math.abs(math.abs(c.delta) - delta)
+              if not best or g < gap - 1e-12 then best, gap = c, g end
+            end
+            checked = checked + 1
+            if not (got and best and got.symbol == best.symbol and got.dte == best.dte) then
+              mismatches = mismatches + 1
+              t.diag(string.format("pick %s %s delta %g dte %d vol %g: %s vs %s", right, spot, delta, dte, vol,
+                got and got.symbol or "nil", best and best.symbol or "nil"))
+            end
+          end
+        end
+      end
+    end
+  end
+  t.is(mismatches, 0, string.format("model pick: the bisection's contract is the full scan's (%d cases)", checked))
+end
+
 fx.cleanup()
