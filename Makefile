@@ -87,8 +87,20 @@ $(BUILD)/tests/c/%: tests/c/%.c tests/c/tap.h $(CORE_OBJ) $(BUILD)/obj/gen/lua_e
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
+# make run: the ALL-USE strategy on the shipped daily bars of its tickers.  Change it
+# with PROFILE=constitution, FROM=YYYY-MM-DD, TO=YYYY-MM-DD, CASH=N.
+PROFILE ?= iai
+FROM    ?= 2015-01-01
+CASH    ?= 500000
+RUN_TICKERS = AAPL AMZN GOOG IWM META MSFT NVDA QQQ SPY TSLA
+RUN_DATA = $(foreach t,$(RUN_TICKERS),--data data/$(t)-daily.csv)
+
 run: deps all
-	$(BUILD)/alluse exec scripts/demo.lua data/SPY-daily.csv reports/demo
+	@mkdir -p out
+	$(BUILD)/alluse backtest strategies/alluse $(RUN_DATA) --from $(FROM) $(if $(TO),--to $(TO)) \
+	  --cash $(CASH) --param profile=$(PROFILE) --json out/result.json --report out/report.html --quiet
+	@$(BUILD)/alluse exec scripts/alluse_summary.lua out/result.json
+	@echo "report: out/report.html (open it in a browser), result: out/result.json"
 
 # The reference-workload bars for the backtest tests (tests/tools/gen_walk.c): exact
 # IEEE arithmetic, so no contraction into fused multiply-adds.
@@ -152,4 +164,4 @@ fuzz: deps
 	done
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san out

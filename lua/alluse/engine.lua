@@ -988,6 +988,24 @@ function Engine:check_invariants(full)
     if full and C.oms_account_check(ptr, errbuf, ERRLEN) ~= 0 then
       error("invariant: " .. errmsg())
     end
+    -- Options without --allow-naked: every short call covered by shares held, every
+    -- short put secured by cash (acceptance and the fill-time checks promise it;
+    -- nothing later, a transfer or an assignment, may break it).
+    if full and a.has_options and not self.allow_naked then
+      local secured, covered = self:commitments(a)
+      if secured > 0 and oms.dollars(ptr.cash_cents) < secured - 0.005 then
+        error(format("invariant: account %s holds short puts securing %s with %s cash", a.name,
+          money(secured), money(oms.dollars(ptr.cash_cents))))
+      end
+      for u, shares in pairs(covered) do
+        local p = a.pos[u]
+        local held = p and p.qty or 0
+        if held < shares then
+          error(format("invariant: account %s is short calls on %d %s shares and holds %d", a.name, shares,
+            self.symbols[u], held))
+        end
+      end
+    end
   end
 end
 

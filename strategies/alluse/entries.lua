@@ -55,9 +55,10 @@ local function blocked(p, st, a, ticker, date)
   return nil
 end
 
--- The week's delta band of a's kind on ticker (shifted by Monday's mode guess).
+-- The week's delta band of a's kind on ticker (shifted by Monday's mode guess; no
+-- shift before there is a week to guess from).
 local function band(p, st, a, ticker)
-  local mode = st.mode_guess[ticker] or "Green"
+  local mode = st.mode_guess[ticker]
   return strikes.band(p, a.kind, weeks.delta_shift(mode, p))
 end
 
@@ -157,6 +158,9 @@ function M.monitor(ctx, p, st, a, ticker, price, atr_value, date)
   local key = a.name .. "|" .. ticker
   local o = a.opts[ticker]
   local m, what
+  -- An order in flight (sold and not filled yet, or being bought back): the level
+  -- stays where it was until the books settle.
+  if o and not o.done and (not o.filled or o.closing) then return end
   if o and not o.done and o.filled and not o.closing then
     m = atr.adverse(o.right, price, o.entry_price, o.strike, atr_value, p.atr_from)
     what = o.right
@@ -185,15 +189,11 @@ function M.monitor(ctx, p, st, a, ticker, price, atr_value, date)
       severity = atr.SEVERITY[new] })
   end
   if not m then return end
-  if new >= 3 and new > old then
+  -- Shares are not stopped out by ATR (the table is about short options); their level
+  -- only lets covered calls go below cost (level 2+).  A P-DD week stops them out.
+  if new >= 3 and new > old and what ~= "stock" then
     -- Preservation: close what is at risk and stay out until the move is under 1 ATR.
-    if what == "stock" then
-      local q = ctx:account(a.name):position(ticker)
-      if o and not o.done and o.filled and not o.closing then buy_back(ctx, a, o, "stop_loss") end
-      ctx:account(a.name):sell(ticker, q)
-      st.block[key] = { right = "put", ref = price + 3 * atr_value }
-      events.record(ctx, "stop_loss", a, ticker, { shares = q, price = price, m = m })
-    else
+    do
       buy_back(ctx, a, o, "stop_loss")
       st.block[key] = { right = o.right, ref = o.right == "put" and price + 3 * atr_value or price - 3 * atr_value }
       events.record(ctx, "stop_loss", a, ticker, { contract = o.symbol, contracts = o.contracts, m = m, price = price,
@@ -212,6 +212,25 @@ function M.monitor(ctx, p, st, a, ticker, price, atr_value, date)
       events.record(ctx, "hold", a, ticker, { contract = o.symbol, reason = why, m = m })
     end
   end
+end
+
+-- A P-DD week on shares (down more than 15%): preservation — the shares are sold
+-- at the next open (and a short call on them bought back first), and the ticker is
+-- blocked until it is back within 1 ATR.
+function M.preserve_shares(ctx, p, st, a, ticker, price, atr_value, move)
+  local h = ctx:account(a.name)
+  local q = h:position(ticker)
+  if q <= 0 then return end
+  local o = a.opts[ticker]
+  if o and not o.done and o.filled and not o.closing then
+    -- Shares under a short call cannot be sold: buy it back, sell them at its fill.
+    buy_back(ctx, a, o, "stop_loss")
+    o.sell_shares_after = true
+  else
+    h:sell(ticker, q)
+  end
+  st.block[a.name .. "|" .. ticker] = { right = "put", ref = price + (atr_value or 0) }
+  events.record(ctx, "stop_loss", a, ticker, { shares = q, price = price, move = move or 0, reason = "P-DD" })
 end
 
 -- The profit take (Rev, Com): buy back once `profit_take` of the premium has decayed.
@@ -273,11 +292,14 @@ function M.on_fill(ctx, p, st, a, ticker, fill, date)
     w.strike = o.strike
     return
   end
-  -- Bought back.
-  w.premium = w.premium - fill.price * fill.qty * 100
+  -- Bought back (a cost in the week's P&L, not negative premium).
   o.done = true
   local why = o.closing
   cycle_done(ctx, p, st, a, ticker, (o.premium - fill.price) * 100 * fill.qty, date)
+  if o.sell_shares_after then
+    local q = ctx:account(a.name):position(ticker)
+    if q > 0 then ctx:account(a.name):sell(ticker, q) end
+  end
   if why == "roll" and o.roll_to then
     local r = o.roll_to
     local c = { symbol = r.symbol, right = r.right, strike = r.strike, bid = r.bid }

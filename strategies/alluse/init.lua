@@ -127,10 +127,13 @@ local function close_week(ctx, p, st, a, ticker, price, date)
   a.pnl_mark = a.pnl_mark or {}
   local pnl = total - (a.pnl_mark[ticker] or 0)
   a.pnl_mark[ticker] = total
+  if wtype == "P-DD" and position == "stock" then
+    entries.preserve_shares(ctx, p, st, a, ticker, price, atrs[ticker]:value(), move)
+  end
   local mode = weeks.mode(move, p.mode_threshold)
   ctx:record("weeks", {
     week = st.week_id or "", account = a.name, kind = a.kind, ticker = ticker,
-    mode_guess = st.mode_guess[ticker] or "", mode = mode, type = wtype,
+    mode_guess = st.mode_guess[ticker] or "", mode = mode or "", type = wtype,
     premium = math.floor(w.premium * 100 + 0.5) / 100, pnl = math.floor(pnl * 100 + 0.5) / 100,
     price = price, strike = strike or 0, move = move or 0, reason = w.skipped or "",
   })
@@ -228,9 +231,8 @@ return {
     if not a then return end
     local c = opt.occ.is_occ(fill.symbol) and opt.occ.parse(fill.symbol)
     if not c then return end
-    local sign = fill.side == "sell" and 1 or -1
-    if a.opts[c.underlying] and a.opts[c.underlying].symbol == fill.symbol then
-      a.wk_premium = (a.wk_premium or 0) + sign * fill.price * fill.qty * 100
+    if fill.side == "sell" and a.opts[c.underlying] and a.opts[c.underlying].symbol == fill.symbol then
+      a.wk_premium = (a.wk_premium or 0) + fill.price * fill.qty * 100
     end
     entries.on_fill(ctx, p, st, a, c.underlying, fill, calendar.ny_date(ctx:now()))
   end,

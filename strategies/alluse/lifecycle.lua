@@ -56,6 +56,7 @@ end
 
 local function gen_fork(ctx, p, st, a, surplus, date)
   local amount = p.fork_surplus
+  local equity = ctx:account(a.name):equity() -- before the fork moves money out
   if free_for_transfer(ctx, p, a) < amount then
     if not a.fork_waiting then
       a.fork_waiting = true
@@ -69,7 +70,7 @@ local function gen_fork(ctx, p, st, a, surplus, date)
   if p.fork == "main" then
     local m = M.open_main(ctx, p, st, a.name, amount, date, a, true)
     events.record(ctx, "fork", a, nil, { into = "main", main = m.id, amount = amount, surplus = cents(surplus),
-      tax_reserve = cents(reserve), equity = cents(ctx:account(a.name):equity()) })
+      tax_reserve = cents(reserve), equity = cents(equity) })
     return
   end
   a.children = a.children + 1
@@ -90,7 +91,7 @@ local function gen_fork(ctx, p, st, a, surplus, date)
   st.families[fam] = { gen = gname, com = cname, parent = a.name, opened = date, status = "active" }
   events.record(ctx, "fork", a, nil, { into = "children", gen_child = gname, com_child = cname,
     amount = p.fork_child_gen + p.fork_child_com, surplus = cents(surplus), tax_reserve = cents(reserve),
-    equity = cents(ctx:account(a.name):equity()) })
+    equity = cents(equity) })
 end
 
 local function rev_fork(ctx, p, st, a, surplus, date)

@@ -6,9 +6,9 @@ local M = {}
 M.TYPES = { "P-EW", "P-AWL", "P-RO", "P-AOL", "P-DD", "C-WAP", "C-WAP+", "C-PNO", "C-RO", "C-REC", "W-IDL" }
 
 -- The mode of a week whose underlying moved by `move` (a fraction): Green at or above
--- +threshold, Red at or below -threshold, Chop between.
+-- +threshold, Red at or below -threshold, Chop between; nil without a move.
 function M.mode(move, threshold)
-  if move == nil then return "Chop" end
+  if move == nil then return nil end -- no week to judge by (the first one)
   if move >= threshold - 1e-12 then return "Green" end
   if move <= -threshold + 1e-12 then return "Red" end
   return "Chop"

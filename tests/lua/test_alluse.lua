@@ -1,0 +1,354 @@
+-- strategies/alluse, the ALL-USE protocol (docs/protocol.md): its rules as pure
+-- functions (week mode and the 11 week types at their boundaries, ATR levels, strike
+-- choice), then scenarios on hand-made daily bars of one ticker priced by a fixed-vol
+-- chain model, each checked against numbers computed here from the ledger and
+-- Black-Scholes: a put expiring worthless, assignment then covered calls until called
+-- away, a premium below the floor, a fork exactly at its threshold (and not a cent
+-- before) with the tax reserve held back, a merge, the quarterly reinvestment on the
+-- first trading day after a holiday, and the ATR levels of an open put.
+local t = require("alluse.test")
+local series = require("alluse.series")
+local time = require("alluse.time")
+local calendar = require("alluse.calendar")
+local options = require("alluse.options")
+local backtest = require("alluse.backtest")
+local ind = require("alluse.indicators")
+
+local root = (debug.getinfo(1, "S").source:sub(2):gsub("[^/]*$", "")) .. "../../"
+local STRAT = root .. "strategies/alluse"
+package.path = root .. "strategies/alluse/?.lua;" .. package.path
+local weeks = require("weeks")
+local atr = require("atr")
+local strikes = require("strikes")
+
+local floor, ceil, max, min, abs = math.floor, math.ceil, math.max, math.min, math.abs
+local YEAR = 365 * 86400e6
+local RATE, VOL = 0.04, 0.80
+
+-- ---- the rules as functions ----
+
+t.is(weeks.mode(0.015, 0.015), "Green", "mode: +1.5% is Green")
+t.is(weeks.mode(0.0149, 0.015), "Chop", "mode: just under +1.5% is Chop")
+t.is(weeks.mode(-0.015, 0.015), "Red", "mode: -1.5% is Red")
+t.is(weeks.mode(-0.0149, 0.015), "Chop", "mode: just above -1.5% is Chop")
+t.is(weeks.mode(nil, 0.015), nil, "mode: none without a week to judge by")
+
+local K = 100
+local cases = {
+  { "P-EW", { position = "put", strike = K, price = 100, move = -0.01 } },
+  { "P-AWL", { position = "put", strike = K, price = 99.99, move = -0.02 } },
+  { "P-AWL", { position = "put", strike = K, price = 95, move = -0.05 } },
+  { "P-RO", { position = "put", strike = K, price = 94.99, move = -0.06, rolled = true } },
+  { "P-AOL", { position = "put", strike = K, price = 94.99, move = -0.06 } },
+  { "P-AOL", { position = "put", strike = K, price = 85, move = -0.12 } },
+  { "P-DD", { position = "put", strike = K, price = 84.99, move = -0.12 } },
+  { "P-DD", { position = "put", strike = K, price = 99, move = -0.151 } },
+  { "C-WAP", { position = "stock", strike = K, price = 100, move = 0.05 } },
+  { "C-WAP+", { position = "stock", strike = K, price = 106, move = 0.0501 } },
+  { "C-PNO", { position = "stock", strike = K, price = 99.99, move = -0.05 } },
+  { "C-RO", { position = "stock", strike = K, price = 90, move = -0.0501 } },
+  { "C-RO", { position = "stock", strike = K, price = 90, move = -0.10 } },
+  { "C-REC", { position = "stock", strike = K, price = 86, move = -0.1001 } },
+  { "C-REC", { position = "stock", strike = K, price = 86, move = -0.15 } },
+  { "P-DD", { position = "stock", strike = K, price = 84, move = -0.1501 } },
+  { "C-PNO", { position = "stock", price = 101, move = 0.03 } },
+  { "W-IDL", { price = 100, move = 0.02 } },
+}
+local seen = {}
+for _, c in ipairs(cases) do
+  local w = c[2]
+  t.is(weeks.type(w), c[1], string.format("week type %s: %s S=%g K=%s move=%g%s", c[1], w.position or "cash",
+    w.price, tostring(w.strike), w.move, w.rolled and " rolled" or ""))
+  seen[c[1]] = true
+end
+local n = 0
+for _, code in ipairs(weeks.TYPES) do if seen[code] then n = n + 1 end end
+t.is(n, 11, "every one of the 11 week types is reached")
+
+t.is(atr.level(0.999), 0, "ATR level 0 below 1")
+t.is(atr.level(1), 1, "level 1 at 1 ATR")
+t.is(atr.level(2), 2, "level 2 at 2 ATR")
+t.is(atr.level(2.999), 2, "level 2 below 3")
+t.is(atr.level(3), 3, "level 3 at 3 ATR")
+t.is(atr.adverse("put", 96, 100, 98, 2, "entry"), 2, "a put's adverse move from entry: (100 - 96) / 2")
+t.is(atr.adverse("put", 96, 100, 98, 2, "strike"), 1, "from the strike (constitution): (98 - 96) / 2")
+t.is(atr.adverse("call", 104, 100, 102, 2, "entry"), 2, "a call's is the mirror")
+t.is(atr.adverse("put", 104, 100, 98, 2, "entry"), 0, "a favourable move is 0")
+
+do
+  local list = {
+    { right = "put", dte = 1, strike = 95, delta = -0.30, bid = 0.5 },
+    { right = "put", dte = 1, strike = 96, delta = -0.37, bid = 0.6 },
+    { right = "put", dte = 1, strike = 97, delta = -0.44, bid = 0.8 },
+    { right = "put", dte = 1, strike = 98, delta = -0.52, bid = 1.1 },
+    { right = "put", dte = 8, strike = 97, delta = -0.45, bid = 2.0 },
+  }
+  local c = strikes.choose(list, { right = "put", dte = 1, dte_min = 0, dte_max = 1, delta_min = 0.40, delta_max = 0.50 })
+  t.is(c and c.strike, 97, "strike choice: |delta| closest to the band's middle (0.45), inside the band")
+  local none, why = strikes.choose(list, { right = "put", dte = 1, dte_min = 0, dte_max = 1, delta_min = 0.38,
+    delta_max = 0.43 })
+  t.is(none, nil, "no strike inside the band: none")
+  t.like(why, "no put strike with |delta| in 0.38%-0.43", "and why")
+  t.is(select(2, strikes.choose(list, { right = "put", dte = 30, dte_min = 25, dte_max = 35, delta_min = 0.4,
+    delta_max = 0.5 })), "no put expiry 25-35 days out", "no expiry in range")
+  local p = { gen_delta_min = 0.40, gen_delta_max = 0.50, gen_delta_floor = 0.35 }
+  local lo, hi = strikes.band(p, "gen", weeks.delta_shift("Chop", { red_shift = 0.05, chop_shift = 0.10 }))
+  t.is_deeply({ lo, hi }, { 0.35, 0.40 }, "Chop shifts the band by -0.10, kept at the allowed floor")
+end
+
+-- ---- scenarios ----
+
+-- Daily bars of XYZ from date `from`, one per trading day: { open, close } pairs (high
+-- and low 1 beyond them).
+local function bars(from, rows)
+  local s = series.new("XYZ", "1d")
+  local d = from
+  local dates = {}
+  for i, r in ipairs(rows) do
+    local y, m, dd = d:match("^(%d+)-(%d+)-(%d+)$")
+    s:append((time.from_ny(tonumber(y), tonumber(m), tonumber(dd), 9, 30)), r[1], max(r[1], r[2]) + 1,
+      min(r[1], r[2]) - 1, r[2], 1e6)
+    dates[i] = d
+    d = calendar.next_trading_day(d)
+  end
+  return s, dates
+end
+
+local IV = { XYZ = { dates = { "2000-01-01" }, ivs = { VOL }, source = "test" } }
+
+-- One ticker for every kind; money in Gen only unless params say otherwise.
+local function run(s, params, cash)
+  local p = { gen_tickers = "XYZ", rev_tickers = "XYZ", com_tickers = "XYZ", split_gen = 1, split_rev = 0,
+    split_com = 0, gen_floor = 0.001 }
+  for k, v in pairs(params or {}) do p[k] = v end
+  local r, e = backtest.run { strategy = STRAT, data = { { series = s, source = "test" } }, cash = cash or 100000,
+    iv_series = IV, options = { rate = RATE }, check_invariants = true, params = p, state = {} }
+  assert(r, e)
+  return r
+end
+
+local function rows(r, stream, pred)
+  local out = {}
+  for _, x in ipairs(r.journal[stream] or {}) do if pred(x) then out[#out + 1] = x end end
+  return out
+end
+
+local function ledger(r, account, kind)
+  local out = {}
+  for _, e in ipairs(r.ledger) do
+    if e.account == account and (kind == nil or e.kind == kind) then out[#out + 1] = e end
+  end
+  return out
+end
+
+local function account(r, name)
+  for _, a in ipairs(r.accounts) do if a.name == name then return a end end
+end
+
+local function cash_of(r, name)
+  local c = 0
+  for _, e in ipairs(ledger(r, name)) do c = c + floor(e.amount * 100 + 0.5) end
+  return c / 100
+end
+
+-- The model's bid for a contract at spot and time now (mid - max(0.01, 2% of mid),
+-- down to cents).
+local function model_bid(right, spot, strike, expiry_us, now)
+  local mid = options.bs { spot = spot, strike = strike, t = (expiry_us - now) / YEAR, rate = RATE, vol = VOL,
+    right = right }.price
+  local hs = max(0.01, 0.02 * mid)
+  return max(0, floor((mid - hs) * 100 + 1e-9) / 100)
+end
+
+local function sells(r, acct)
+  local out = {}
+  for _, o in ipairs(r.orders) do
+    if o.account == acct and o.side == "sell" then out[#out + 1] = o end
+  end
+  return out
+end
+
+-- A: Gen sells a 1-DTE put at Thursday's close, filled at Friday's open at the bid,
+-- expiring worthless at Friday's close: P-EW, the premium in the ledger.
+local WEEK = { { 100, 100 }, { 100, 100.5 }, { 100.5, 100.2 }, { 100.2, 100.4 }, { 100.4, 101 } }
+do
+  local s, dates = bars("2024-03-04", WEEK)
+  local r = run(s)
+  t.is(r.status, "ok", "A: the run")
+  local o = sells(r, "GEN")[1]
+  t.ok(o ~= nil, "A: Gen sold an option")
+  local c = options.occ.parse(o.symbol)
+  t.is(c.right, "put", "A: a put")
+  t.is(c.expiry, "2024-03-08", "A: expiring Friday (1 day from Thursday's close)")
+  -- The strike: |delta| at Thursday's close closest to 0.45 (the band 0.40-0.50: no
+  -- prior week, no mode shift), checked against the neighbours.
+  local thu = (time.from_ny(2024, 3, 7, 16, 0))
+  local function d(k)
+    return abs(options.bs { spot = 100.4, strike = k, t = (c.expiry_time - thu) / YEAR, rate = RATE, vol = VOL,
+      right = "put" }.delta)
+  end
+  t.ok(abs(d(c.strike) - 0.45) <= abs(d(c.strike - 1) - 0.45) and abs(d(c.strike) - 0.45) <= abs(d(c.strike + 1) - 0.45),
+    string.format("A: strike %g has the |delta| closest to 0.45 (%.3f)", c.strike, d(c.strike)))
+  local fri_open = (time.from_ny(2024, 3, 8, 9, 30))
+  local bid = model_bid("put", 100.4, c.strike, c.expiry_time, fri_open)
+  t.is(o.avg_price, bid, "A: filled at the model's bid at Friday's open")
+  -- Contracts: 95% of the deployable 95% of $100,000, over one ticker.
+  local n = floor(100000 * 0.95 * 0.95 / (c.strike * 100))
+  t.is(o.qty, n, "A: contracts = floor(deployable x size / (strike x 100))")
+  local prem = ledger(r, "GEN", "fill")
+  t.is(#prem, 1, "A: one fill posting")
+  t.is(prem[1].amount, floor(bid * 100 * n * 100 + 0.5) / 100, "A: the premium credited")
+  t.is(cash_of(r, "GEN"), 100000 + bid * 100 * n - 0.65 * n, "A: Gen's cash: capital + premium - $0.65 a contract")
+  local w = rows(r, "weeks", function(x) return x.account == "GEN" and x.week == "2024-W10" end)[1]
+  t.is(w and w.type, "P-EW", "A: the week is P-EW (Friday close 101 >= K)")
+  t.is(w and w.premium, floor(bid * 100 * n * 100 + 0.5) / 100, "A: the week's premium")
+  t.is(w and w.pnl, floor((bid * 100 * n - 0.65 * n) * 100 + 0.5) / 100, "A: the week's P&L: premium - commission")
+  t.is(#r.assignments, 0, "A: nothing assigned")
+end
+
+-- C: the same week with a premium floor of 50%: skipped, W-IDL, an alert event.
+do
+  local s = bars("2024-03-04", WEEK)
+  local r = run(s, { gen_floor = 0.5 })
+  t.is(#sells(r, "GEN"), 0, "C: no order below the premium floor")
+  local w = rows(r, "weeks", function(x) return x.account == "GEN" and x.week == "2024-W10" end)[1]
+  t.is(w and w.type, "W-IDL", "C: the week is W-IDL")
+  t.is(w and w.reason, "premium below the floor", "C: and says why")
+  local e = rows(r, "events", function(x) return x.kind == "skip" and x.account == "GEN" end)[1]
+  t.ok(e and e.floor_pct == 0.5 and e.premium_pct > 0 and e.premium_pct < 0.5,
+    "C: the skip event carries the premium and the floor")
+end
+
+-- B: assigned Friday (close 97 < K), covered calls the next week, called away.
+do
+  local s = bars("2024-03-04", { { 100, 100 }, { 100, 100.5 }, { 100.5, 100.2 }, { 100.2, 100.4 }, { 100.4, 97 },
+    { 97, 97.5 }, { 97.5, 98 }, { 98, 99 }, { 99, 99.8 }, { 99.8, 104 } })
+  local r = run(s)
+  t.is(#r.assignments, 2, "B: two settlements: the put assigned, then the call")
+  local a = r.assignments[1]
+  local put = options.occ.parse(a.contract)
+  t.is(a.underlying_price, 97, "B: at the close, 97")
+  local w1 = rows(r, "weeks", function(x) return x.account == "GEN" and x.week == "2024-W10" end)[1]
+  local want1 = weeks.type { position = "put", strike = put.strike, price = 97, move = nil }
+  t.is(w1 and w1.type, want1, "B: week 1 is " .. want1 .. " (97 against K " .. put.strike .. ")")
+  local s2 = sells(r, "GEN")
+  t.is(#s2, 2, "B: a second sell: the covered call")
+  local call = options.occ.parse(s2[2].symbol)
+  t.is(call.right, "call", "B: week 2 sells a call on the shares")
+  t.is(s2[2].qty, s2[1].qty, "B: one call per 100 shares")
+  local basis = put.strike - s2[1].avg_price
+  t.ok(call.strike >= basis, string.format("B: the call's strike %g is not below the cost %.2f", call.strike, basis))
+  local w2 = rows(r, "weeks", function(x) return x.account == "GEN" and x.week == "2024-W11" end)[1]
+  t.like(w2 and w2.type or "", "^C%-WAP", "B: week 2 is C-WAP or C-WAP+ (called away)")
+  t.is(w2 and w2.type, 104 / 97 - 1 > 0.05 and "C-WAP+" or "C-WAP", "B: + when the week rose more than 5%")
+  local pos = 0
+  for _, p in ipairs(r.positions) do if p.account == "GEN" then pos = pos + 1 end end
+  t.is(pos, 0, "B: nothing left: the shares were called away")
+  t.is(#rows(r, "events", function(x) return x.kind == "called_away" end), 1, "B: a called_away event")
+  t.is(options.occ.parse(r.assignments[2].contract).right, "call", "B: the second settlement is the call's")
+  t.is(r.assignments[2].shares, -100 * s2[2].qty, "B: delivering the shares")
+end
+
+-- D and G: a fork exactly at the threshold, not a cent before, with the tax reserve
+-- (30% of the realized short-term gain) held back from the surplus.
+do
+  local days = {}
+  for i, row in ipairs(WEEK) do days[i] = row end
+  days[6], days[7] = { 101, 101 }, { 101, 101.2 }
+  local s = bars("2024-03-04", days)
+  local probe = run(s, { fork_surplus = 0.01, fork_child_gen = 1, fork_child_com = 1 })
+  local f = rows(probe, "events", function(x) return x.kind == "fork" end)[1]
+  t.ok(f ~= nil, "D: a fork once the surplus passes a threshold of one cent")
+  local prem = ledger(probe, "GEN", "fill")[1].amount
+  local reserve = floor(0.30 * prem * 100 + 0.5) / 100
+  t.is(f and f.tax_reserve, reserve, "G: the tax reserve is 30% of the premium realized at expiry")
+  t.is(f and f.surplus, floor((f.equity - 100000 - f.tax_reserve) * 100 + 0.5) / 100,
+    "G: surplus = equity - capital base - tax reserve")
+  local S = f.surplus
+  local at = run(s, { fork_surplus = S, fork_child_gen = 1, fork_child_com = 1 })
+  local f2 = rows(at, "events", function(x) return x.kind == "fork" end)[1]
+  t.is(f2 and f2.time, f.time, "D: with the threshold at exactly the surplus, the fork happens")
+  t.ok(account(at, "GEN-GEN-1") and account(at, "GEN-COM-1"), "D: children GEN-GEN-1 and GEN-COM-1")
+  local out = 0
+  for _, e in ipairs(ledger(at, "GEN", "transfer_out")) do out = out + e.amount end
+  t.is(out, -2, "D: $1 + $1 moved out of Gen by transfers")
+  local before = run(s, { fork_surplus = S + 0.01, fork_child_gen = 1, fork_child_com = 1 })
+  t.is(#rows(before, "events", function(x) return x.kind == "fork" and x.time == f.time end), 0,
+    "D: a cent below the threshold, no fork that day")
+  -- E: the family is worth its $2, over a merge threshold of $1: merged into COM.
+  local m = run(s, { fork_surplus = S, fork_child_gen = 1, fork_child_com = 1, merge_at = 1 })
+  local me = rows(m, "events", function(x) return x.kind == "merge" end)[1]
+  t.ok(me ~= nil, "E: the family merges")
+  t.is(me and me.into, "COM", "E: into the root Com-Acc")
+  t.is(account(m, "GEN-GEN-1").status, "closed", "E: the Gen child is closed")
+  t.is(account(m, "GEN-COM-1").status, "closed", "E: the Com child is closed")
+  local into = 0
+  for _, e in ipairs(ledger(m, "COM", "transfer_in")) do into = into + e.amount end
+  t.is(into, 2, "E: the children's $2 reached COM")
+end
+
+-- F: the quarterly reinvestment on the first trading day of the quarter, 2024-01-02
+-- (1 January is a holiday), and not on the run's first day.
+do
+  local rowsF = {}
+  for i = 1, 8 do rowsF[i] = { 100, 100 } end
+  local s, dates = bars("2023-12-26", rowsF)
+  local r = run(s, { split_gen = 0, split_com = 1, com_puts = false })
+  local ev = rows(r, "events", function(x) return x.kind == "reinvest" end)
+  t.is(#ev, 1, "F: one reinvestment")
+  t.is(ev[1] and ev[1].time:sub(1, 10), "2024-01-02", "F: on 2 January, the quarter's first trading day")
+  local amount = 100000 - 100000 * 0.05
+  t.is(ev[1] and ev[1].reinvestable, amount, "F: reinvestable = cash - 5% buffer - tax reserve (0)")
+  local buys = {}
+  for _, o in ipairs(r.orders) do if o.account == "COM" and o.side == "buy" then buys[#buys + 1] = o end end
+  t.is(buys[1] and buys[1].symbol, "XYZ", "F: shares first")
+  t.is(buys[1] and buys[1].qty, floor(amount * 0.75 * 0.98 / 100), "F: 75% of it in shares (2% kept for the open)")
+  local leaps = buys[2] and options.occ.parse(buys[2].symbol)
+  t.ok(leaps and leaps.right == "call" and calendar.day_number(leaps.expiry) - calendar.day_number("2024-01-02") >= 365,
+    "F: 25% in a LEAPS call a year or more out")
+end
+
+-- H: the ATR levels of an open Com put (30-45 DTE, sold at Monday's close): the
+-- underlying holds at 100 while ATR(14) settles, then falls 1, 2 and 3 ATRs below the
+-- price at entry; each level change is an event with its numbers, and level 3 buys
+-- the put back.
+do
+  local r0 = {}
+  for i = 1, 16 do r0[i] = { 100, 100 } end
+  local path = { 97.8, 95.2, 93.2, 90 } -- m = 1.02, 2.04, 2.77, 3.78 (computed below)
+  for i, c in ipairs(path) do r0[16 + i] = { i == 1 and 100 or path[i - 1], c } end
+  r0[21] = { 90, 90 }
+  local s = bars("2024-01-08", r0) -- a Monday
+  local r = run(s, { split_gen = 0, split_com = 1, com_puts = true })
+  local put = sells(r, "COM")[1]
+  t.ok(put ~= nil and options.occ.parse(put.symbol).right == "put", "H: Com sold a put at Monday's close")
+  t.is(put and put.created:sub(1, 10), "2024-01-08", "H: on the first Monday")
+  -- The levels the rule gives, from the same bars and an ATR(14) computed here.
+  local a14 = ind.atr(14)
+  local expect, last = {}, 0
+  for i = 1, #r0 do
+    local v = a14:update(max(r0[i][1], r0[i][2]) + 1, min(r0[i][1], r0[i][2]) - 1, r0[i][2])
+    if v and i > 1 and last < 3 then
+      local lv = atr.level(max(0, 100 - r0[i][2]) / v)
+      if lv ~= last then expect[#expect + 1] = lv; last = lv end
+    end
+  end
+  local got = {}
+  local lv = rows(r, "events", function(x) return x.kind == "level" and x.account == "COM" end)
+  for i, e in ipairs(lv) do got[i] = e.to end
+  -- After the stop-loss the exposure is gone: back to level 0.
+  t.is(got[#got], 0, "H: level 0 once the put is bought back")
+  got[#got] = nil
+  t.is_deeply(got, expect, "H: the level changes are the rule's (" .. table.concat(expect, ", ") .. ")")
+  t.is(expect[#expect], 3, "H: the path reaches level 3")
+  t.ok(lv[1] and lv[1].m >= 1 and lv[1].atr > 0 and lv[1].entry == 100, "H: each carries m, the ATR and the entry price")
+  local two = rows(r, "events", function(x) return (x.kind == "roll" or x.kind == "hold") and x.account == "COM" end)
+  t.is(#two, 1, "H: level 2 rolls for a credit or holds for assignment, and says which")
+  local sl = rows(r, "events", function(x) return x.kind == "stop_loss" end)[1]
+  t.ok(sl ~= nil, "H: level 3 is a stop-loss")
+  local bought
+  for _, o in ipairs(r.orders) do
+    if o.account == "COM" and o.side == "buy" and o.symbol == (sl and sl.contract) then bought = o end
+  end
+  t.is(bought and bought.status, "filled", "H: the put is bought back at the next open")
+end
