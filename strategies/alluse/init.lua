@@ -225,6 +225,17 @@ return {
     end
   end,
 
+  -- The tax summary: each account's realized P&L and the reserve held back.
+  on_stop = function(ctx)
+    local p, st = ctx.params, ctx.state
+    for _, name in ipairs(st.names) do
+      local a = st.accts[name]
+      local rst, rlt = ctx:account(name):realized()
+      ctx:record("tax", { account = name, kind = a.kind, status = a.status, realized_st = rst, realized_lt = rlt,
+        reserve = math.floor(book.tax_reserve(ctx, p, a) * 100 + 0.5) / 100 })
+    end
+  end,
+
   on_fill = function(ctx, fill)
     local p, st = ctx.params, ctx.state
     local a = st.accts[fill.account]

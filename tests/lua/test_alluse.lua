@@ -285,6 +285,22 @@ do
   local into = 0
   for _, e in ipairs(ledger(m, "COM", "transfer_in")) do into = into + e.amount end
   t.is(into, 2, "E: the children's $2 reached COM")
+
+  -- The report's protocol sections, from the same journal.
+  local page = require("alluse.report.html").render(m)
+  for _, id in ipairs({ "protocol-accounts", "week-types", "protocol-weekly", "protocol-monthly", "atr-log",
+      "lifecycle", "tax" }) do
+    t.like(page, '<section id="' .. id:gsub("%-", "%%-") .. '">', "report: section " .. id)
+  end
+  local prem = 0
+  for _, w in ipairs(m.journal.weeks) do if w.account == "GEN" then prem = prem + w.premium end end
+  t.like(page, string.format('<tr data%%-account="GEN">.-data%%-premium="%.2f"', prem),
+    "report: Gen's premium is the sum of its weekly rows")
+  t.like(page, '<tr data%-kind="fork">.-GEN%-GEN%-1 %+ GEN%-COM%-1', "report: the fork in the timeline")
+  t.like(page, '<tr data%-kind="merge">.-into COM', "report: the merge in the timeline")
+  local tx = m.journal.tax
+  t.ok(#tx >= 3 and tx[1].account == "GEN" and tx[1].realized_st > 0, "report: tax rows per account (Gen realized its premium)")
+  t.is(tx[1].reserve, floor(0.30 * tx[1].realized_st * 100 + 0.5) / 100, "report: Gen's reserve is 30% of its short-term gain")
 end
 
 -- F: the quarterly reinvestment on the first trading day of the quarter, 2024-01-02

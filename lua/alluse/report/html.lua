@@ -811,7 +811,12 @@ function M.render(result)
   monthly_table(buf, monthly, m_note)
   buf[#buf + 1] = format('\n</section>\n<section id="trades">\n<h2>Trades (%s)</h2>\n', fixed(#tbl(result.trades), 0))
   trades_table(buf, tbl(result.trades))
-  buf[#buf + 1] = format('\n</section>\n<footer>alluse %s, result schema version %s.</footer>\n</body>\n</html>\n',
+  buf[#buf + 1] = '\n</section>\n'
+  -- The ALL-USE protocol's sections, when the strategy recorded its weeks.
+  if type(result.journal) == "table" and type(result.journal.weeks) == "table" and #result.journal.weeks > 0 then
+    require("alluse.report.protocol").render(buf, result, { esc = esc, money = money, percent = percent, fixed = fixed })
+  end
+  buf[#buf + 1] = format('<footer>alluse %s, result schema version %s.</footer>\n</body>\n</html>\n',
     esc(version.version), value_text(result.version))
   return concat(buf)
 end
