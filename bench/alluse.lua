@@ -8,7 +8,8 @@ local clock = require("alluse.time")
 local html = require("alluse.report.html")
 
 local dir = arg[1] or "data"
-local tickers = { "AAPL", "AMZN", "GOOG", "GOOGL", "IWM", "META", "MSFT", "NVDA", "QQQ", "SPY", "TSLA" }
+-- The tickers `make run` passes (Makefile RUN_TICKERS).
+local tickers = { "AAPL", "AMZN", "GOOG", "IWM", "META", "MSFT", "NVDA", "QQQ", "SPY", "TSLA" }
 
 local function best_of(n, fn)
   local best, out = math.huge, nil
