@@ -53,7 +53,7 @@ function M.new(opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("chain.new: opts must be a table", 2) end
   local self = setmetatable({ real = {}, iv_series = {}, greeks = ffi.new("opt_greeks"),
-    symbol_prefix = {} }, Model)
+    symbol_prefix = {}, strikes_cache = {}, strikes_cached = 0 }, Model)
   for k, v in pairs(M.defaults) do self[k] = v end
   for k, v in pairs(opts) do
     if M.defaults[k] == nil then error(format("chain.new: unknown option '%s'", tostring(k)), 2) end
@@ -198,8 +198,18 @@ local BANDS = { { 0, 25, 0.5 }, { 25, 200, 1 }, { 200, 500, 2.5 }, { 500, math.h
 -- Listed strikes within strike_range of spot, ascending.  Each strike is i x step,
 -- exact in binary for these steps.
 function Model:strikes(spot)
+  -- Asked for each pick and listing, often at the same spot (every account trading
+  -- a ticker at one close): the lists of recent spots are kept (do not modify one).
+  local cache = self.strikes_cache
+  local hit = cache[spot]
+  if hit then return hit end
+  if self.strikes_cached >= 256 then
+    cache = {}
+    self.strikes_cache, self.strikes_cached = cache, 0
+  end
   local lo, hi = spot * (1 - self.strike_range), spot * (1 + self.strike_range)
   local out = {}
+  cache[spot], self.strikes_cached = out, self.strikes_cached + 1
   for _, b in ipairs(BANDS) do
     local step = b[3]
     local i = ceil(max(b[1], lo) / step - 1e-9)

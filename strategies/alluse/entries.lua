@@ -182,8 +182,11 @@ function M.monitor(ctx, p, st, a, ticker, price, atr_value, date)
   end
   local old = st.level[key] or 0
   local new = m and atr.level(m) or 0
-  if new ~= old then
-    st.level[key] = new
+  if new ~= old and (what == "stock" or (what == nil and st.level_of[key] == "stock")) then
+    -- Shares' levels only gate covered calls below cost: kept, not events.
+    st.level[key], st.level_of[key] = new, what
+  elseif new ~= old then
+    st.level[key], st.level_of[key] = new, what
     events.record(ctx, "level", a, ticker, { from = old, to = new, m = m or 0, atr = atr_value or 0, price = price,
       entry = o and o.entry_price or 0, strike = o and o.strike or 0, position = what or "none",
       severity = atr.SEVERITY[new] })

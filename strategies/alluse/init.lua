@@ -79,13 +79,24 @@ local function check(p, symbols)
   end
 end
 
--- Does account a trade or hold ticker?
-local function follows(p, a, ticker)
-  if a.opts[ticker] or a.symbols[ticker] then return true end
-  for _, t in ipairs(book.tickers(p, a)) do
-    if t == ticker then return true end
+-- The active accounts that trade ticker (it is in their kind's list: they only ever
+-- hold their own tickers), in creation order; rebuilt when accounts open or merge.
+local function followers(p, st, ticker)
+  local key = #st.names .. ":" .. (st.nclosed or 0)
+  if st.followers_key ~= key then
+    st.followers_key, st.followers = key, {}
   end
-  return false
+  local list = st.followers[ticker]
+  if not list then
+    list = {}
+    for a in book.each(st) do
+      for _, t in ipairs(book.tickers(p, a)) do
+        if t == ticker then list[#list + 1] = a end
+      end
+    end
+    st.followers[ticker] = list
+  end
+  return list
 end
 
 -- The week's row of account a on ticker, at the week's last close: mode (guessed
@@ -152,7 +163,7 @@ return {
     check(p, ctx.symbols)
     local st = ctx.state
     st.accts, st.names, st.mains, st.families = {}, {}, {}, {}
-    st.level, st.block, st.mode_guess, st.close, st.wclose = {}, {}, {}, {}, {}
+    st.level, st.level_of, st.block, st.mode_guess, st.close, st.wclose = {}, {}, {}, {}, {}, {}
     st.tickers = all_tickers(p)
     atrs = {}
     for _, t in ipairs(st.tickers) do atrs[t] = ind.atr(p.atr_period) end
@@ -205,8 +216,8 @@ return {
     local date = calendar.ny_date(ctx:now())
     local day = dates.weekday(date)
     local last = dates.last_of_week(date)
-    for a in book.each(st) do
-      if follows(p, a, t) then
+    for _, a in ipairs(followers(p, st, t)) do
+      if a.status == "active" then
         entries.settle(ctx, p, st, a, t, price, date)
         entries.monitor(ctx, p, st, a, t, price, atr_value, date)
         entries.profit_take(ctx, p, st, a, t)

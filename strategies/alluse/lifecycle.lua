@@ -164,6 +164,7 @@ local function complete(ctx, p, st, f, set, date)
     local ok, err = ctx:merge(a.name)
     if not ok then return false, err end
     a.status = "merged"
+    st.nclosed = (st.nclosed or 0) + 1
     total = total + cash
     local parent = st.accts[a.parent]
     if parent and parent ~= root and cash > 0 then
