@@ -5,7 +5,8 @@
 -- Black-Scholes: a put expiring worthless, assignment then covered calls until called
 -- away, a premium below the floor, a fork exactly at its threshold (and not a cent
 -- before) with the tax reserve held back, a merge, the quarterly reinvestment on the
--- first trading day after a holiday, and the ATR levels of an open put.
+-- first trading day after a holiday, the ATR levels of an open put, and the circuit
+-- breaker after three losing cycles.
 local t = require("alluse.test")
 local series = require("alluse.series")
 local time = require("alluse.time")
@@ -100,8 +101,8 @@ end
 
 -- Daily bars of XYZ from date `from`, one per trading day: { open, close } pairs (high
 -- and low 1 beyond them).
-local function bars(from, rows)
-  local s = series.new("XYZ", "1d")
+local function bars(from, rows, symbol)
+  local s = series.new(symbol or "XYZ", "1d")
   local d = from
   local dates = {}
   for i, r in ipairs(rows) do
@@ -114,14 +115,17 @@ local function bars(from, rows)
   return s, dates
 end
 
-local IV = { XYZ = { dates = { "2000-01-01" }, ivs = { VOL }, source = "test" } }
+local IV = {}
+for _, sym in ipairs({ "XYZ", "ABC", "DEF" }) do IV[sym] = { dates = { "2000-01-01" }, ivs = { VOL }, source = "test" } end
 
 -- One ticker for every kind; money in Gen only unless params say otherwise.
 local function run(s, params, cash)
   local p = { gen_tickers = "XYZ", rev_tickers = "XYZ", com_tickers = "XYZ", split_gen = 1, split_rev = 0,
     split_com = 0, gen_floor = 0.001 }
   for k, v in pairs(params or {}) do p[k] = v end
-  local r, e = backtest.run { strategy = STRAT, data = { { series = s, source = "test" } }, cash = cash or 100000,
+  local data = {}
+  for i, one in ipairs(type(s) == "table" and s[1] and s or { s }) do data[i] = { series = one, source = "test" } end
+  local r, e = backtest.run { strategy = STRAT, data = data, cash = cash or 100000,
     iv_series = IV, options = { rate = RATE }, check_invariants = true, params = p, state = {} }
   assert(r, e)
   return r
@@ -367,4 +371,33 @@ do
     if o.account == "COM" and o.side == "buy" and o.symbol == (sl and sl.contract) then bought = o end
   end
   t.is(bought and bought.status, "filled", "H: the put is bought back at the next open")
+end
+
+-- I: the circuit breaker after 3 losing cycles in a row: Gen's puts on three tickers
+-- are all assigned far below the strike at one Friday close (each cycle loses
+-- (K - S) x 100 x n more than its premium); the third trips the breaker, and the next
+-- week's entries are skipped for it.
+do
+  local days = { { 100, 100 }, { 100, 100.5 }, { 100.5, 100.2 }, { 100.2, 100.4 }, { 100.4, 90 },
+    { 90, 90.5 }, { 90.5, 91 }, { 91, 91.5 }, { 91.5, 92 }, { 92, 92.5 } }
+  local three = { (bars("2024-03-04", days, "XYZ")), (bars("2024-03-04", days, "ABC")), (bars("2024-03-04", days, "DEF")) }
+  local r = run(three, { gen_tickers = "ABC,DEF,XYZ", rev_tickers = "XYZ", com_tickers = "XYZ" })
+  t.is(#r.assignments, 3, "I: three puts assigned at Friday's close")
+  local losing = 0
+  for _, a in ipairs(r.assignments) do
+    local o
+    for _, x in ipairs(r.orders) do if x.symbol == a.contract then o = x end end
+    if o.avg_price < (a.strike - a.underlying_price) then losing = losing + 1 end
+  end
+  t.is(losing, 3, "I: each lost more than its premium ((K - S) > premium)")
+  local br = rows(r, "events", function(x) return x.kind == "breaker" end)
+  t.is(#br, 1, "I: one breaker trip")
+  t.is(br[1] and br[1].losses, 3, "I: after the third losing cycle")
+  t.is(br[1] and br[1].until_date, "2024-03-18", "I: entries paused to the Monday after next")
+  local w2 = rows(r, "weeks", function(x) return x.account == "GEN" and x.week == "2024-W11" end)
+  t.is(#w2, 3, "I: week 2 has a row per ticker")
+  local all = true
+  for _, w in ipairs(w2) do all = all and w.reason == "circuit breaker" end
+  t.ok(all, "I: and each says the breaker skipped it")
+  t.is(#sells(r, "GEN"), 3, "I: no sale in week 2, not even covered calls")
 end
