@@ -390,6 +390,10 @@ do
     if o.avg_price < (a.strike - a.underlying_price) then losing = losing + 1 end
   end
   t.is(losing, 3, "I: each lost more than its premium ((K - S) > premium)")
+  local w1 = rows(r, "weeks", function(x) return x.account == "GEN" and x.week == "2024-W10" end)
+  local aol = 0
+  for _, w in ipairs(w1) do if w.type == "P-AOL" and w.price < 0.95 * w.strike and w.price >= 0.85 * w.strike then aol = aol + 1 end end
+  t.is(aol, 3, "I: week 1 is P-AOL on each ticker (0.85K <= 90 < 0.95K, no roll)")
   local br = rows(r, "events", function(x) return x.kind == "breaker" end)
   t.is(#br, 1, "I: one breaker trip")
   t.is(br[1] and br[1].losses, 3, "I: after the third losing cycle")
