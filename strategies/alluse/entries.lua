@@ -127,7 +127,7 @@ end
 -- The next expiry's contract to roll a short option into, for a net credit over the
 -- cost of buying the current one back; nil and why when none gives a credit.
 local function roll_target(ctx, p, a, ticker, o)
-  local bid, ask = ctx:quote(o.symbol)
+  local _, ask = ctx:quote(o.symbol)
   if not ask then return nil, "no quote" end
   -- The next weekly expiry after the current one, in the kind's delta band.
   local cur = math.floor((o.expiry_time - ctx:now()) / 86400e6)
