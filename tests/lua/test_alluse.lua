@@ -5,8 +5,8 @@
 -- Black-Scholes: a put expiring worthless, assignment then covered calls until called
 -- away, a premium below the floor, a fork exactly at its threshold (and not a cent
 -- before) with the tax reserve held back, a merge, the quarterly reinvestment on the
--- first trading day after a holiday, the ATR levels of an open put, and the circuit
--- breaker after three losing cycles.
+-- first trading day after a holiday, the ATR levels of an open put, the circuit
+-- breaker after three losing cycles, and the week types of assigned shares.
 local t = require("alluse.test")
 local series = require("alluse.series")
 local time = require("alluse.time")
@@ -404,4 +404,29 @@ do
   for _, w in ipairs(w2) do all = all and w.reason == "circuit breaker" end
   t.ok(all, "I: and each says the breaker skipped it")
   t.is(#sells(r, "GEN"), 3, "I: no sale in week 2, not even covered calls")
+end
+
+-- J: the weeks of assigned shares, one type each: down 3% (C-PNO), 7% (C-RO), 12%
+-- (C-REC), then 16% (P-DD: preservation sells the shares at the next open).
+do
+  local days = { { 100, 100 }, { 100, 100.5 }, { 100.5, 100.2 }, { 100.2, 100.4 }, { 100.4, 97 } }
+  local fri = 97
+  for _, m in ipairs({ -0.03, -0.07, -0.12, -0.16 }) do
+    for _ = 1, 4 do days[#days + 1] = { fri, fri } end
+    local c = floor(fri * (1 + m) * 100 + 0.5) / 100
+    days[#days + 1] = { fri, c }
+    fri = c
+  end
+  days[#days + 1] = { fri, fri }
+  local r = run((bars("2024-04-08", days))) -- five full weeks, no holiday
+  t.is(#r.assignments, 1, "J: assigned in week 1")
+  local got = {}
+  for _, w in ipairs(rows(r, "weeks", function(x) return x.account == "GEN" end)) do got[#got + 1] = w.type end
+  t.is_deeply({ got[2], got[3], got[4], got[5] }, { "C-PNO", "C-RO", "C-REC", "P-DD" },
+    "J: weeks 2-5 of the shares: C-PNO, C-RO, C-REC, P-DD")
+  local sl = rows(r, "events", function(x) return x.kind == "stop_loss" and x.reason == "P-DD" end)[1]
+  t.ok(sl ~= nil and sl.shares == 100 * r.assignments[1].contracts * -1, "J: the P-DD week stops out all the shares")
+  local held = 0
+  for _, p in ipairs(r.positions) do if p.account == "GEN" and p.symbol == "XYZ" then held = p.qty end end
+  t.is(held, 0, "J: sold at the next open")
 end
