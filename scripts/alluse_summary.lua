@@ -22,12 +22,7 @@ if type(journal.weeks) ~= "table" then
 end
 
 local format = string.format
-local function money(x)
-  local s = format("%.2f", math.abs(x))
-  local int, frac = s:match("^(%d+)%.(%d+)$")
-  int = int:reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", "")
-  return (x < 0 and "-$" or "$") .. int .. "." .. frac
-end
+local money = require("alluse.engine").money
 local function pct(x)
   if x == nil or x == json.null then return "   n/a" end
   return format("%6.2f%%", x * 100)
@@ -52,7 +47,7 @@ print(format("ALL-USE (%s profile) %s .. %s, %s -> %s, CAGR %s, max drawdown %s,
   pct(s.cagr), pct(s.max_drawdown), r.status))
 print(format("%-14s %6s %16s %8s %8s %14s %5s %6s", "account", "kind", "final equity", "CAGR", "max DD",
   "premium", "forks", "merges"))
-local order = { "P-EW", "P-AWL", "P-RO", "P-AOL", "P-DD", "C-WAP", "C-WAP+", "C-PNO", "C-RO", "C-REC", "W-IDL" }
+local order = require("alluse.report.protocol").TYPES
 for _, a in ipairs(r.accounts) do
   if a.name ~= "main" then
     local kind = a.name:match("(%u+)%-?%d*$") or ""

@@ -62,6 +62,8 @@ oms_account *oms_set_add(oms_set *s, const char *name, char *err, size_t errlen)
 oms_account *oms_set_find(const oms_set *s, const char *name);
 int oms_account_reserve(oms_account *a, int64_t postings, int32_t positions);
 oms_position *oms_account_position(const oms_account *a, const char *symbol);
+double oms_position_unrealized(const oms_position *p, double mark);
+double oms_position_realized(const oms_position *p);
 int oms_account_check(const oms_account *a, char *err, size_t errlen);
 int oms_deposit(oms_account *a, double amount, int64_t time, int64_t ref, char *err, size_t errlen);
 int oms_withdraw(oms_account *a, double amount, int64_t time, int64_t ref, int flags, char *err, size_t errlen);

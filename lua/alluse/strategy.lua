@@ -13,6 +13,7 @@
 local ffi = require("ffi")
 local sandbox = require("alluse.sandbox")
 local engine_mod = require("alluse.engine")
+local C = require("alluse.oms").C
 
 local type, tostring, tonumber, pairs, ipairs, error, select = type, tostring, tonumber, pairs, ipairs,
   error, select
@@ -362,11 +363,8 @@ function M.new_ctx(eng, host)
       if p == nil then return 0 end
       if eng.has_options then eng:mark_options() end
       local mark = eng.mark[sid]
-      local inst = eng.inst[sid]
-      local mult = inst.kind == "option" and inst.multiplier or 1
-      local unreal = p.qty ~= 0 and mark > 0 and p.qty * (mark - p.avg_cost) * mult or 0
-      return (tonumber(p.realized_st_cents) + tonumber(p.realized_lt_cents) - tonumber(p.commission_cents)) / 100
-        + unreal
+      local unreal = mark > 0 and C.oms_position_unrealized(p, mark) or 0
+      return C.oms_position_realized(p) - tonumber(p.commission_cents) / 100 + unreal
     end
     -- Realized P&L so far (dollars, gross of commissions): short term, long term.
     function t.realized()

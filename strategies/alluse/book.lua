@@ -100,6 +100,11 @@ function M.surplus(ctx, p, a)
   return ctx:account(a.name):equity() - a.base - M.tax_reserve(ctx, p, a)
 end
 
+-- Dollars rounded to cents (the ledger's unit), for what the journal records.
+function M.cents(x)
+  return floor(x * 100 + 0.5) / 100
+end
+
 -- Whole contracts a budget secures at strike.
 function M.contracts(budget, strike)
   if budget <= 0 then return 0 end

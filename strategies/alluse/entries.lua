@@ -110,7 +110,7 @@ function M.enter(ctx, p, st, a, ticker, price, date)
     if p.max_symbol_pct < 1 then budget = min(budget, value * p.max_symbol_pct - shares * price) end
     n = book.contracts(budget, c.strike)
     if n < 1 then
-      return skip(ctx, a, ticker, "cash secures no contract", { budget = floor(budget * 100) / 100, strike = c.strike })
+      return skip(ctx, a, ticker, "cash secures no contract", { budget = book.cents(budget), strike = c.strike })
     end
   end
   -- The premium floor: bid over the cash it secures (for calls, over the strike).

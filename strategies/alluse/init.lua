@@ -108,11 +108,10 @@ local function close_week(ctx, p, st, a, ticker, price, date)
   local o = a.opts[ticker]
   local position = w.position
   local strike = w.strike
+  -- Shares held, or a call this week whose shares were called away (C-WAP): "stock".
   if position ~= "put" and q > 0 then
     position = "stock"
     if o and o.right == "call" and not o.done then strike = o.strike end
-  elseif position == "stock" and q <= 0 then
-    position = "stock" -- called away this week: C-WAP / C-WAP+
   end
   local wc = st.wclose[ticker]
   local move = wc and wc.last and price / wc.last - 1 or nil
@@ -145,7 +144,7 @@ local function close_week(ctx, p, st, a, ticker, price, date)
   ctx:record("weeks", {
     week = st.week_id or "", account = a.name, kind = a.kind, ticker = ticker,
     mode_guess = st.mode_guess[ticker] or "", mode = mode or "", type = wtype,
-    premium = math.floor(w.premium * 100 + 0.5) / 100, pnl = math.floor(pnl * 100 + 0.5) / 100,
+    premium = book.cents(w.premium), pnl = book.cents(pnl),
     price = price, strike = strike or 0, move = move or 0, reason = w.skipped or "",
   })
   a.week[ticker] = nil
@@ -180,7 +179,7 @@ return {
         local r = (v - a.flows - a.wk_start) / a.wk_start
         ctx:record("account_weeks", { week = st.week_id, account = a.name, kind = a.kind, value = v,
           ["return"] = r, target_min = p[a.kind .. "_target_min"], target_max = p[a.kind .. "_target_max"],
-          premium = math.floor((a.wk_premium or 0) * 100 + 0.5) / 100 })
+          premium = book.cents(a.wk_premium or 0) })
       end
       a.wk_start, a.flows, a.wk_premium = v, 0, 0
     end
@@ -213,20 +212,21 @@ return {
     local atr_value = a_t:update(bar.high, bar.low, bar.close)
     local price = bar.close
     st.close[t] = price
-    local date = calendar.ny_date(ctx:now())
-    local day = dates.weekday(date)
-    local last = dates.last_of_week(date)
+    -- Every ticker's bar of a day closes at the same time: the date facts once a day.
+    local now = ctx:now()
+    if st.day_at ~= now then
+      st.day_at = now
+      st.day_date = calendar.ny_date(now)
+      st.day_weekday, st.day_last = dates.weekday(st.day_date), dates.last_of_week(st.day_date)
+    end
+    local date, day, last = st.day_date, st.day_weekday, st.day_last
     for _, a in ipairs(followers(p, st, t)) do
       if a.status == "active" then
         entries.settle(ctx, p, st, a, t, price, date)
         entries.monitor(ctx, p, st, a, t, price, atr_value, date)
         entries.profit_take(ctx, p, st, a, t)
         if last then close_week(ctx, p, st, a, t, price, date) end
-        if day == p[a.kind .. "_entry_day"] and not a.merging then
-          for _, mine in ipairs(book.tickers(p, a)) do
-            if mine == t then entries.enter(ctx, p, st, a, t, price, date) end
-          end
-        end
+        if day == p[a.kind .. "_entry_day"] and not a.merging then entries.enter(ctx, p, st, a, t, price, date) end
       end
     end
     if last then
@@ -243,7 +243,7 @@ return {
       local a = st.accts[name]
       local rst, rlt = ctx:account(name):realized()
       ctx:record("tax", { account = name, kind = a.kind, status = a.status, realized_st = rst, realized_lt = rlt,
-        reserve = math.floor(book.tax_reserve(ctx, p, a) * 100 + 0.5) / 100 })
+        reserve = book.cents(book.tax_reserve(ctx, p, a)) })
     end
   end,
 

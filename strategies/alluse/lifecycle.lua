@@ -14,7 +14,7 @@ local M = {}
 local floor, max, min = math.floor, math.max, math.min
 local format = string.format
 
-local function cents(x) return floor(x * 100 + 0.5) / 100 end
+local cents = book.cents
 
 -- Move amount from account `from` (a record, or nil for the run's "main") to `to`.
 local function note_flow(st, from, to, amount)

@@ -24,9 +24,7 @@ check(worst >= 0, "no account's cash goes below zero after any of " .. #r.ledger
   where and string.format("%s %s %s balance %s", where.account, where.time, where.kind, where.balance))
 
 local TYPES = {}
-for _, t in ipairs({ "P-EW", "P-AWL", "P-RO", "P-AOL", "P-DD", "C-WAP", "C-WAP+", "C-PNO", "C-RO", "C-REC", "W-IDL" }) do
-  TYPES[t] = true
-end
+for _, t in ipairs(require("alluse.report.protocol").TYPES) do TYPES[t] = true end
 local bad, per = nil, {}
 for _, w in ipairs(r.journal.weeks) do
   if not TYPES[w.type] then bad = w end

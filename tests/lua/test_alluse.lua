@@ -65,6 +65,7 @@ end
 local n = 0
 for _, code in ipairs(weeks.TYPES) do if seen[code] then n = n + 1 end end
 t.is(n, 11, "every one of the 11 week types is reached")
+t.is_deeply(require("alluse.report.protocol").TYPES, weeks.TYPES, "the report lists the same 11 types in the same order")
 
 t.is(atr.level(0.999), 0, "ATR level 0 below 1")
 t.is(atr.level(1), 1, "level 1 at 1 ATR")

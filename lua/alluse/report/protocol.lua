@@ -8,7 +8,10 @@ local M = {}
 local format, sort = string.format, table.sort
 local floor = math.floor
 
+-- The 11 week types in the protocol's order (strategies/alluse/weeks.lua decides
+-- them; the report and the scripts list them in this order).
 local TYPES = { "P-EW", "P-AWL", "P-RO", "P-AOL", "P-DD", "C-WAP", "C-WAP+", "C-PNO", "C-RO", "C-REC", "W-IDL" }
+M.TYPES = TYPES
 local MODES = { "Green", "Chop", "Red" }
 -- Rows of the weekly table and the level log shown in the page; the JSON has all.
 M.max_rows = 1500
