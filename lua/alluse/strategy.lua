@@ -377,6 +377,13 @@ function M.new_ctx(eng, host)
       return st / 100, lt / 100
     end
     function t.equity() return eng:equity(a) end
+    -- The equity curve's last row: the account's value at the last end of day (0
+    -- before the first).  Statements use it: ctx:equity() in on_day reprices options
+    -- at the new day's time, this is the value the results report for that day.
+    function t.closing_equity()
+      local v = a.eq_values
+      return v[#v] or 0
+    end
     function t.positions()
       local out = {}
       local ptr = a.ptr

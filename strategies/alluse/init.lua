@@ -23,6 +23,7 @@ local entries = require("entries")
 local lifecycle = require("lifecycle")
 local weeks = require("weeks")
 local dates = require("dates")
+local statement = require("statement")
 
 local format = string.format
 
@@ -193,6 +194,7 @@ return {
 
   on_day = function(ctx, date)
     local p, st = ctx.params, ctx.state
+    statement.day(ctx, p, st, date)
     lifecycle.daily(ctx, p, st, date)
     local q = dates.quarter(date)
     local prev = calendar.previous_trading_day(date)
@@ -239,6 +241,7 @@ return {
   -- The tax summary: each account's realized P&L and the reserve held back.
   on_stop = function(ctx)
     local p, st = ctx.params, ctx.state
+    statement.close(ctx, p, st)
     for _, name in ipairs(st.names) do
       local a = st.accts[name]
       local rst, rlt = ctx:account(name):realized()
@@ -255,6 +258,7 @@ return {
     if not c then return end
     if fill.side == "sell" and a.opts[c.underlying] and a.opts[c.underlying].symbol == fill.symbol then
       a.wk_premium = (a.wk_premium or 0) + fill.price * fill.qty * 100
+      statement.premium(a, fill.price * fill.qty * 100)
     end
     entries.on_fill(ctx, p, st, a, c.underlying, fill, calendar.ny_date(ctx:now()))
   end,

@@ -7,6 +7,7 @@ local book = require("book")
 local strikes = require("strikes")
 local events = require("events")
 local dates = require("dates")
+local statement = require("statement")
 local opt = require("alluse.options")
 
 local M = {}
@@ -18,8 +19,14 @@ local cents = book.cents
 
 -- Move amount from account `from` (a record, or nil for the run's "main") to `to`.
 local function note_flow(st, from, to, amount)
-  if from then from.flows, from.day_flows = from.flows - amount, from.day_flows - amount end
-  if to then to.flows, to.day_flows = to.flows + amount, to.day_flows + amount end
+  if from then
+    from.flows, from.day_flows = from.flows - amount, from.day_flows - amount
+    statement.flow(from, -amount)
+  end
+  if to then
+    to.flows, to.day_flows = to.flows + amount, to.day_flows + amount
+    statement.flow(to, amount)
+  end
 end
 
 -- Open main account number #st.mains + 1 with `amount` from engine account `from`
@@ -38,6 +45,7 @@ function M.open_main(ctx, p, st, from, amount, date, parent, mini)
     local a = book.add(st, name, kind, { base = cash, main = id, parent = from ~= "main" and from or nil,
       opened = date })
     a.day_flows, a.flows = 0, 0
+    statement.flow(a, cash)
     note_flow(st, parent, nil, cash)
     main[kind] = name
   end
@@ -86,6 +94,7 @@ local function gen_fork(ctx, p, st, a, surplus, date)
     if not h then error(format("alluse: fork of %s: %s", a.name, tostring(err))) end
     local child = book.add(st, c[1], c[2], { base = c[3], main = a.main, parent = a.name, family = fam, opened = date })
     child.day_flows, child.flows = 0, 0
+    statement.flow(child, c[3])
     note_flow(st, a, nil, c[3])
   end
   st.families[fam] = { gen = gname, com = cname, parent = a.name, opened = date, status = "active" }
@@ -164,6 +173,7 @@ local function complete(ctx, p, st, f, set, date)
     local ok, err = ctx:merge(a.name)
     if not ok then return false, err end
     a.status = "merged"
+    statement.flow(a, -cash)
     st.nclosed = (st.nclosed or 0) + 1
     total = total + cash
     local parent = st.accts[a.parent]

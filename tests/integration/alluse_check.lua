@@ -56,6 +56,33 @@ for _, k in ipairs({ "level", "skip", "assigned", "reinvest", "fork" }) do
 end
 local aw = r.journal.account_weeks
 check(#aw > 0 and aw[1].target_min ~= nil, "account_weeks rows carry the return target")
+
+-- The monthly statement: each account's months chain (a month starts at the last
+-- one's end), each end value is the account's equity on the month's last day, and
+-- over every account and month the growth adds up to the run's P&L while the
+-- transfers add up to the money put in (transfers between accounts cancel).
+local last_value, eq_at = {}, {}
+for _, row in ipairs(r.equity) do eq_at[row.date:sub(1, 7)] = row end
+local broken, off, growth, flows = nil, nil, 0, 0
+for _, m in ipairs(r.journal.months) do
+  local prev = last_value[m.account]
+  if prev and math.abs(m.start - prev) > 0.005 then broken = m end
+  last_value[m.account] = m.value
+  local eqv = eq_at[m.month] and eq_at[m.month].accounts[m.account]
+  if m.status == "active" and math.abs((eqv or 0) - m.value) > 0.005 then off = m end
+  if math.abs(m.growth - (m.value - m.start - m.flows)) > 0.005 then off = m end
+  growth, flows = growth + m.growth, flows + m.flows
+end
+check(#r.journal.months > 100 and broken == nil, "monthly statement: every account's month starts where its last ended",
+  broken and (broken.account .. " " .. broken.month))
+check(off == nil, "monthly statement: end value = the account's equity on the month's last day; growth = end - start - transfers",
+  off and (off.account .. " " .. off.month))
+local final = r.equity[#r.equity].total
+check(math.abs(flows - r.summary.initial_cash) < 0.01, "monthly statement: transfers over all accounts sum to the capital put in",
+  string.format("%.2f vs %.2f", flows, r.summary.initial_cash))
+check(math.abs(growth - (final - r.summary.initial_cash)) < 0.01 * #r.journal.months,
+  "monthly statement: growth over all accounts and months sums to the run's P&L",
+  string.format("%.2f vs %.2f", growth, final - r.summary.initial_cash))
 io.stdout:flush()
 -- An error (exit 1) rather than os.exit, which would skip closing the Lua state.
 if failed > 0 then error(failed .. " check(s) failed", 0) end

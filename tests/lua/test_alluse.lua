@@ -6,7 +6,8 @@
 -- away, a premium below the floor, a fork exactly at its threshold (and not a cent
 -- before) with the tax reserve held back, a merge, the quarterly reinvestment on the
 -- first trading day after a holiday, the ATR levels of an open put, the circuit
--- breaker after three losing cycles, and the week types of assigned shares.
+-- breaker after three losing cycles, the week types of assigned shares, a put rolled
+-- out and down for a credit (P-RO) and a put stopped out in a crash (P-DD).
 local t = require("alluse.test")
 local series = require("alluse.series")
 local time = require("alluse.time")
@@ -100,16 +101,18 @@ end
 
 -- ---- scenarios ----
 
--- Daily bars of XYZ from date `from`, one per trading day: { open, close } pairs (high
--- and low 1 beyond them).
+-- Daily bars of XYZ from date `from`, one per trading day: { open, close [, reach] }
+-- (high and low `reach` beyond them, 1 when not given: a wide reach makes a day's
+-- true range, and so the ATR, grow).
 local function bars(from, rows, symbol)
   local s = series.new(symbol or "XYZ", "1d")
   local d = from
   local dates = {}
   for i, r in ipairs(rows) do
     local y, m, dd = d:match("^(%d+)-(%d+)-(%d+)$")
-    s:append((time.from_ny(tonumber(y), tonumber(m), tonumber(dd), 9, 30)), r[1], max(r[1], r[2]) + 1,
-      min(r[1], r[2]) - 1, r[2], 1e6)
+    local reach = r[3] or 1
+    s:append((time.from_ny(tonumber(y), tonumber(m), tonumber(dd), 9, 30)), r[1], max(r[1], r[2]) + reach,
+      min(r[1], r[2]) - reach, r[2], 1e6)
     dates[i] = d
     d = calendar.next_trading_day(d)
   end
@@ -158,12 +161,23 @@ end
 
 -- The model's bid for a contract at spot and time now (mid - max(0.01, 2% of mid),
 -- down to cents).
-local function model_bid(right, spot, strike, expiry_us, now)
-  local mid = options.bs { spot = spot, strike = strike, t = (expiry_us - now) / YEAR, rate = RATE, vol = VOL,
+local function model_mid(right, spot, strike, expiry_us, now)
+  return options.bs { spot = spot, strike = strike, t = (expiry_us - now) / YEAR, rate = RATE, vol = VOL,
     right = right }.price
+end
+local function model_bid(right, spot, strike, expiry_us, now)
+  local mid = model_mid(right, spot, strike, expiry_us, now)
   local hs = max(0.01, 0.02 * mid)
   return max(0, floor((mid - hs) * 100 + 1e-9) / 100)
 end
+-- And its ask: mid + the half-spread, up to cents.
+local function model_ask(right, spot, strike, expiry_us, now)
+  local mid = model_mid(right, spot, strike, expiry_us, now)
+  local hs = max(0.01, 0.02 * mid)
+  return ceil((mid + hs) * 100 - 1e-9) / 100
+end
+
+local function cents(x) return floor(x * 100 + 0.5) / 100 end
 
 local function sells(r, acct)
   local out = {}
@@ -291,6 +305,36 @@ do
   for _, e in ipairs(ledger(m, "COM", "transfer_in")) do into = into + e.amount end
   t.is(into, 2, "E: the children's $2 reached COM")
 
+  -- E2: the constitution's fork into a mini main account (fork = "main"), split like
+  -- the first, merged back into the first main's Com-Acc once worth merge_multiple x
+  -- what it started with (1x here: at once).
+  local mm = run(s, { fork_surplus = S, fork = "main", merge_multiple = 1, merge_years = 0 })
+  local fm = rows(mm, "events", function(x) return x.kind == "fork" end)[1]
+  t.ok(fm and fm.into == "main" and fm.main == 2 and fm.amount == S, "E2: Gen forks its surplus into main account 2")
+  t.ok(account(mm, "M2-GEN") and account(mm, "M2-REV") and account(mm, "M2-COM"), "E2: M2-GEN, M2-REV, M2-COM opened")
+  local out1 = ledger(mm, "GEN", "transfer_out")[1]
+  t.ok(out1 and out1.amount == -S and out1.time == fm.time, "E2: the surplus left Gen by a transfer at the fork")
+  -- The merge returns each closed account's cash to its engine parent (Gen, for the
+  -- mini main's accounts) and the strategy moves it on to COM: Gen is a pass-through.
+  local net = 0
+  for _, e in ipairs(ledger(mm, "GEN")) do
+    if e.kind == "transfer_in" or e.kind == "transfer_out" then net = net + e.amount end
+  end
+  t.is(net, 100000 - S, "E2: Gen's transfers net to its capital less the fork")
+  local ms = rows(mm, "events", function(x) return x.kind == "merge_start" end)[1]
+  local me2 = rows(mm, "events", function(x) return x.kind == "merge" end)[1]
+  t.ok(ms ~= nil and me2 ~= nil, "E2: the mini main merges")
+  t.is(me2 and me2.into, "COM", "E2: into the first main's Com-Acc")
+  for _, name in ipairs({ "M2-GEN", "M2-REV", "M2-COM" }) do
+    t.is(account(mm, name).status, "closed", "E2: " .. name .. " is closed")
+  end
+  local back = 0
+  for _, e in ipairs(ledger(mm, "COM", "transfer_in")) do back = back + e.amount end
+  local held = 0
+  for _, name in ipairs({ "M2-GEN", "M2-REV", "M2-COM" }) do held = held + cash_of(mm, name) end
+  t.is(held, 0, "E2: the mini main's accounts end empty")
+  t.is(back, S, "E2: all " .. S .. " of it reached COM")
+
   -- The report's protocol sections, from the same journal.
   local page = require("alluse.report.html").render(m)
   for _, id in ipairs({ "protocol-accounts", "week-types", "protocol-weekly", "protocol-monthly", "atr-log",
@@ -327,6 +371,22 @@ do
   local leaps = buys[2] and options.occ.parse(buys[2].symbol)
   t.ok(leaps and leaps.right == "call" and calendar.day_number(leaps.expiry) - calendar.day_number("2024-01-02") >= 365,
     "F: 25% in a LEAPS call a year or more out")
+
+  -- The monthly statement of the same run: COM's December and January.
+  local mo = rows(r, "months", function(x) return x.account == "COM" end)
+  t.is(#mo, 2, "F: COM has a statement row for December and one for January")
+  local dec, jan = mo[1], mo[2]
+  local last_of = {}
+  for _, e in ipairs(r.equity) do last_of[e.date:sub(1, 7)] = e.accounts.COM end
+  t.ok(dec and dec.month == "2023-12" and dec.start == 0 and dec.flows == 100000,
+    "F: December starts at 0 with the opening $100,000 as a transfer in")
+  t.is(dec and dec.value, last_of["2023-12"], "F: December's end value is COM's equity on 29 December")
+  t.is(jan and jan.start, dec and dec.value, "F: January starts where December ended")
+  t.is(jan and jan.value, last_of["2024-01"], "F: and ends at COM's equity on the run's last day")
+  t.is(jan and jan.growth, jan and cents(jan.value - jan.start - jan.flows), "F: growth = end - start - transfers")
+  local page = require("alluse.report.html").render(r)
+  t.like(page, '<tr data%-account="COM"><td class="text">2024%-01</td>', "F: the report's monthly statement has COM's January")
+  t.like(page, '<tr class="total" data%-account="all"><td class="text">2023%-12</td>', "F: led by the month's total")
 end
 
 -- H: the ATR levels of an open Com put (30-45 DTE, sold at Monday's close): the
@@ -430,4 +490,93 @@ do
   local held = 0
   for _, p in ipairs(r.positions) do if p.account == "GEN" and p.symbol == "XYZ" then held = p.qty end end
   t.is(held, 0, "J: sold at the next open")
+end
+
+-- Rev's weekly puts on a flat XYZ at 100 (ATR(14) settles near 2), the last sold at
+-- Friday 2 February's close and filled at Monday's open: the week after is K or L.
+local function rev_weeks(week6)
+  local days = {}
+  for i = 1, 19 do days[i] = { 100, 100 } end -- 8 January to 2 February
+  for i, row in ipairs(week6) do days[19 + i] = row end
+  return run((bars("2024-01-08", days)), { split_gen = 0, split_rev = 1 })
+end
+local function the(r, pred)
+  for _, o in ipairs(r.orders) do if pred(o) then return o end end
+end
+local function ny(y, m, d, hh, mm) return (time.from_ny(y, m, d, hh, mm)) end
+
+-- K: P-RO.  The put (K 94) is at level 2 at Tuesday's close (95.3: 2 ATRs below the
+-- entry at 100, still above K) and a put a week further out, in Rev's delta band,
+-- bids more than this one asks: rolled out and down.  The days after fall with wide
+-- ranges, so the ATR grows and the move stays under 3 ATRs (no stop-loss); Friday
+-- closes at 85.5, within 0.85K-0.95K of the new strike and not 15% below the week
+-- before.
+do
+  local r = rev_weeks({ { 100, 98 }, { 98, 95.3 }, { 95.3, 90, 15 }, { 90, 87, 15 }, { 87, 85.5, 15 }, { 85.5, 86 } })
+  t.is(r.status, "ok", "K: the run")
+  local first = the(r, function(o) return o.account == "REV" and o.side == "sell" and o.created:sub(1, 10) == "2024-02-02" end)
+  local c0 = first and options.occ.parse(first.symbol)
+  t.is(c0 and c0.strike, 94, "K: the put sold on 2 February has K 94")
+  local lv = rows(r, "events", function(x) return x.kind == "level" and x.account == "REV" and x.to == 2 end)[1]
+  t.ok(lv and lv.time:sub(1, 10) == "2024-02-06" and lv.m >= 2 and lv.m < 3 and lv.price == 95.3,
+    "K: level 2 at Tuesday's close")
+  local roll = rows(r, "events", function(x) return x.kind == "roll" end)[1]
+  t.ok(roll ~= nil, "K: a roll, not a hold")
+  local c1 = roll and options.occ.parse(roll.to_contract)
+  t.is(roll and roll.from_contract, first and first.symbol, "K: from the put held")
+  t.is(c1 and c1.expiry, "2024-02-16", "K: out to the next weekly expiry")
+  t.ok(c1 and c1.strike < c0.strike, "K: and down (K " .. (c1 and c1.strike or "?") .. ")")
+  local tue = ny(2024, 2, 6, 16, 0)
+  local ask0 = model_ask("put", 95.3, 94, c0.expiry_time, tue)
+  local bid1 = model_bid("put", 95.3, c1.strike, c1.expiry_time, tue)
+  t.is(roll.buy_back, ask0, "K: the buy-back is priced at the held put's ask at Tuesday's close")
+  t.is(roll.new_bid, bid1, "K: the new put at its bid")
+  t.ok(abs(roll.credit - (bid1 - ask0)) < 1e-9 and roll.credit > 0, "K: a net credit of " .. roll.credit)
+  -- The two legs: bought back at Wednesday's open (95.3), the new put sold from that
+  -- fill, at Thursday's open (90).
+  local back = the(r, function(o) return o.account == "REV" and o.side == "buy" and o.symbol == first.symbol end)
+  local wed = ny(2024, 2, 7, 9, 30)
+  t.is(back and cents(back.avg_price), model_ask("put", 95.3, 94, c0.expiry_time, wed), "K: bought back at the ask at Wednesday's open")
+  local new = the(r, function(o) return o.account == "REV" and o.side == "sell" and o.symbol == roll.to_contract end)
+  local thu = ny(2024, 2, 8, 9, 30)
+  local bid_thu = model_bid("put", 90, c1.strike, c1.expiry_time, thu)
+  t.is(new and new.avg_price, bid_thu, "K: the new put sold at its bid at Thursday's open")
+  t.is(new and new.qty, first.qty, "K: as many contracts")
+  local n = first.qty
+  local legs = {}
+  for _, e in ipairs(ledger(r, "REV", "fill")) do
+    if e.symbol == first.symbol or e.symbol == roll.to_contract then legs[#legs + 1] = e.amount end
+  end
+  t.is_deeply(legs, { cents(first.avg_price * 100 * n), cents(-back.avg_price * 100 * n), cents(bid_thu * 100 * n) },
+    "K: the ledger: the premium, the buy-back, the new premium")
+  t.is(#rows(r, "events", function(x) return x.kind == "stop_loss" end), 0, "K: no stop-loss: the ATR grew with the fall")
+  local w = rows(r, "weeks", function(x) return x.account == "REV" and x.week == "2024-W06" end)[1]
+  t.is(w and w.type, "P-RO", "K: the week is P-RO")
+  t.ok(w and w.strike == c1.strike and w.price == 85.5 and 85.5 >= 0.85 * c1.strike and 85.5 < 0.95 * c1.strike,
+    "K: 0.85K <= S < 0.95K for the strike rolled to")
+  t.is(w and w.premium, cents((first.avg_price + bid_thu) * 100 * n), "K: the week's premium: both sales")
+end
+
+-- L: P-DD on a put.  Monday closes 17% down at 83: the put (K 94) is more than 3 ATRs
+-- against, level 3, and is bought back at Tuesday's open; the week ends 18% down.
+do
+  local r = rev_weeks({ { 100, 83 }, { 83, 82.5 }, { 82.5, 82 }, { 82, 82 }, { 82, 82 }, { 82, 82 } })
+  t.is(r.status, "ok", "L: the run")
+  local first = the(r, function(o) return o.account == "REV" and o.side == "sell" and o.created:sub(1, 10) == "2024-02-02" end)
+  local c0 = first and options.occ.parse(first.symbol)
+  local lv = rows(r, "events", function(x) return x.kind == "level" and x.account == "REV" and x.to == 3 end)[1]
+  t.ok(lv and lv.time:sub(1, 10) == "2024-02-05" and lv.m >= 3, "L: level 3 at Monday's close")
+  local sl = rows(r, "events", function(x) return x.kind == "stop_loss" end)[1]
+  t.ok(sl and sl.contract == first.symbol and sl.contracts == first.qty, "L: a stop-loss on the whole put")
+  local back = the(r, function(o) return o.account == "REV" and o.side == "buy" and o.symbol == first.symbol end)
+  local ask = model_ask("put", 83, c0.strike, c0.expiry_time, ny(2024, 2, 6, 9, 30))
+  t.is(back and cents(back.avg_price), ask, "L: bought back at the ask at Tuesday's open (83)")
+  local n = first.qty
+  local w = rows(r, "weeks", function(x) return x.account == "REV" and x.week == "2024-W06" end)[1]
+  t.is(w and w.type, "P-DD", "L: the week is P-DD")
+  t.ok(w and abs(w.move - (82 / 100 - 1)) < 1e-12, "L: a move of -18% over the week")
+  t.is(w and w.pnl, cents((first.avg_price - ask) * 100 * n - 2 * 0.65 * n),
+    "L: the week's P&L: premium - buy-back - two commissions")
+  local later = the(r, function(o) return o.account == "REV" and o.side == "sell" and o.created > "2024-02-05" end)
+  t.is(later, nil, "L: no new put for the rest of the week")
 end

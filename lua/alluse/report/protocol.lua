@@ -127,36 +127,68 @@ function M.render(buf, result, f)
   buf[#buf + 1] = format('</tbody></table></div>\n<p class="note">%d weeks of GEN, REV and COM; the week type of every account, ticker and week is in journal.weeks (%d rows).</p>\n</section>\n',
     shown, #weeks)
 
-  -- Monthly statement: all accounts together.
-  local months, order = {}, {}
-  local function month(key)
-    local m = months[key]
-    if not m then
-      m = { premium = 0, pnl = 0, reinvested = 0, forks = 0, merges = 0, stops = 0 }
-      months[key] = m
-      order[#order + 1] = key
-    end
-    return m
-  end
-  for _, w in ipairs(weeks) do
-    local m = month(w.time:sub(1, 7))
-    m.premium, m.pnl = m.premium + (w.premium or 0), m.pnl + (w.pnl or 0)
-  end
+  -- Monthly statement: per account and month (journal.months), each month led by
+  -- the sum over its accounts; reinvestments, forks, merges and stop-losses are
+  -- counted from the events of that account and month.
+  local counts = {}
   for _, e in ipairs(events) do
-    local m = month(e.time:sub(1, 7))
-    if e.kind == "reinvest" then m.reinvested = m.reinvested + (e.shares or 0) + (e.leaps or 0) end
-    if e.kind == "fork" then m.forks = m.forks + 1 end
-    if e.kind == "merge" then m.merges = m.merges + 1 end
-    if e.kind == "stop_loss" then m.stops = m.stops + 1 end
+    if e.kind == "reinvest" or e.kind == "fork" or e.kind == "merge" or e.kind == "stop_loss" then
+      local key = e.time:sub(1, 7) .. "|" .. e.account
+      local c = counts[key]
+      if not c then
+        c = { reinvested = 0, forks = 0, merges = 0, stops = 0 }
+        counts[key] = c
+      end
+      if e.kind == "reinvest" then c.reinvested = c.reinvested + (e.shares or 0) + (e.leaps or 0)
+      elseif e.kind == "fork" then c.forks = c.forks + 1
+      elseif e.kind == "merge" then c.merges = c.merges + 1
+      else c.stops = c.stops + 1 end
+    end
   end
-  sort(order)
-  buf[#buf + 1] = '<section id="protocol-monthly">\n<h2>Monthly statement</h2>\n<div class="scroll tall"><table class="grid protocol-monthly"><thead><tr><th class="text">Month</th><th>Premium</th><th>P&amp;L</th><th>Reinvested</th><th>Forks</th><th>Merges</th><th>Stop-losses</th></tr></thead><tbody>'
-  for _, k in ipairs(order) do
-    local m = months[k]
-    buf[#buf + 1] = format('<tr><td class="text">%s</td><td>%s</td><td>%s</td><td>%s</td><td>%d</td><td>%d</td><td>%d</td></tr>',
-      esc(k), money(cents(m.premium)), money(cents(m.pnl)), money(cents(m.reinvested)), m.forks, m.merges, m.stops)
+  local NONE = { reinvested = 0, forks = 0, merges = 0, stops = 0 }
+  local FIELDS = { "start", "flows", "value", "growth", "premium", "realized_st", "realized_lt", "reserve" }
+  local months, by_month = {}, {}
+  for _, m in ipairs(j.months or {}) do
+    local list = by_month[m.month]
+    if not list then
+      list = {}
+      by_month[m.month] = list
+      months[#months + 1] = m.month
+    end
+    list[#list + 1] = m
   end
-  buf[#buf + 1] = '</tbody></table></div>\n</section>\n'
+  sort(months)
+  local function statement_row(month, who, r, c, attrs)
+    local base = r.start + (r.flows > 0 and r.flows or 0)
+    return format('<tr%s><td class="text">%s</td><td class="text">%s</td><td>%s</td><td>%s</td><td>%s</td><td class="%s">%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%d</td><td>%d</td><td>%d</td></tr>',
+      attrs, esc(month), who, money(r.start), money(r.flows), money(r.value), r.growth >= 0 and "pos" or "neg",
+      money(r.growth), base > 0 and percent(r.growth / base, 2) or "", money(r.premium), money(r.realized_st),
+      money(r.realized_lt), money(r.reserve), money(cents(c.reinvested)), c.forks, c.merges, c.stops)
+  end
+  buf[#buf + 1] = '<section id="protocol-monthly">\n<h2>Monthly statement</h2>\n<div class="scroll tall"><table class="grid protocol-monthly"><thead><tr><th class="text">Month</th><th class="text">Account</th><th>Start</th><th>Transfers</th><th>End</th><th>Growth</th><th>Growth %</th><th>Premium</th><th>Realized ST</th><th>Realized LT</th><th>Tax reserve</th><th>Reinvested</th><th>Forks</th><th>Merges</th><th>Stop-losses</th></tr></thead><tbody>'
+  local shown_m, total_m = 0, #(j.months or {})
+  for _, month in ipairs(months) do
+    local sum = {}
+    for _, k in ipairs(FIELDS) do sum[k] = 0 end
+    local csum = { reinvested = 0, forks = 0, merges = 0, stops = 0 }
+    for _, r in ipairs(by_month[month]) do
+      for _, k in ipairs(FIELDS) do sum[k] = sum[k] + r[k] end
+      local c = counts[month .. "|" .. r.account] or NONE
+      for k, v in pairs(c) do csum[k] = csum[k] + v end
+    end
+    for _, k in ipairs(FIELDS) do sum[k] = cents(sum[k]) end
+    buf[#buf + 1] = statement_row(month, "<b>all</b>", sum, csum, ' class="total" data-account="all"')
+    for _, r in ipairs(by_month[month]) do
+      if shown_m < M.max_rows then
+        shown_m = shown_m + 1
+        buf[#buf + 1] = statement_row(month, esc(r.account), r, counts[month .. "|" .. r.account] or NONE,
+          format(' data-account="%s"', esc(r.account)))
+      end
+    end
+  end
+  buf[#buf + 1] = format('</tbody></table></div>\n<p class="note">Growth: end - start - transfers (a new account starts at 0 and its opening cash is a transfer in; a merged one ends at 0). Growth %%: of start plus transfers in. Tax reserve: at the month\'s end, on all gains so far. %s</p>\n</section>\n',
+    shown_m < total_m and format("%d of %d account rows shown (every month's total is); all are in journal.months.", shown_m, total_m)
+      or format("%d account rows; also in journal.months.", total_m))
 
   -- ATR levels: every change to 2 or 3 (and the count of the rest).
   local shown_l, level1 = 0, 0
