@@ -465,18 +465,22 @@ function M.option_model(eng, feeds, opts)
   -- One answer per underlying per bar: marking every live contract asks for each
   -- underlying's vol in turn.
   local cache = {}
+  -- The closes the model asks for, of the feed and bar vol_of is answering for: one
+  -- function made here, not a closure per call (which the JIT cannot compile).
+  local cur_fd, cur_idx
+  local function closes(window)
+    if cur_idx < window then return nil end
+    local out, c = {}, cur_fd.c
+    for i = cur_idx - window, cur_idx do out[#out + 1] = c[i] end
+    return out
+  end
   local function vol_of(u)
     local fd = feed_of[u]
     if not fd then return nil, "no bars" end
     local idx = fd.bar.index
     local c = cache[u]
     if c and c.i == idx then return c.v, c.err end
-    local closes = function(window)
-      if idx < window then return nil end
-      local out = {}
-      for i = idx - window, idx do out[#out + 1] = fd.c[i] end
-      return out
-    end
+    cur_fd, cur_idx = fd, idx
     local v, err = model:vol(fd.symbol, calendar.ny_date(eng.now), closes, bars_per_year(fd.tf))
     if not c then
       c = {}

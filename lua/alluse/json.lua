@@ -354,6 +354,11 @@ local int64_t, uint64_t = ffi.typeof("int64_t"), ffi.typeof("uint64_t")
 encode_value = function(st, v)
   local tv = type(v)
   if tv == "string" then
+    -- Most strings are plain ASCII with nothing to escape: one scan says so.
+    if not find(v, '[%z\1-\31"\\\128-\255]') then
+      st.buf:put('"', v, '"')
+      return
+    end
     local bad = utf8_error(v)
     if bad then fail(st, "invalid UTF-8 (byte " .. bad .. " of the string)") end
     put_string(st.buf, v)

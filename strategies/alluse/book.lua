@@ -37,18 +37,26 @@ function M.add(st, name, kind, fields)
   return a
 end
 
--- Active accounts, in creation order (deterministic).
-function M.each(st, kind)
-  local i = 0
-  return function()
+-- Active accounts, in creation order (deterministic):
+--   for _, a in book.each(st[, kind]) do ... end
+-- Stateless iterators made once per kind (the loop variable is the position in
+-- st.names): a closure made per call is a bytecode the JIT cannot compile, and these
+-- loops run several times a day.
+local each_of = {}
+for _, kind in ipairs({ "gen", "rev", "com", "any" }) do
+  each_of[kind] = function(st, i)
+    local names, accts = st.names, st.accts
     while true do
       i = i + 1
-      local name = st.names[i]
+      local name = names[i]
       if not name then return nil end
-      local a = st.accts[name]
-      if a.status == "active" and (kind == nil or a.kind == kind) then return a end
+      local a = accts[name]
+      if a.status == "active" and (kind == "any" or a.kind == kind) then return i, a end
     end
   end
+end
+function M.each(st, kind)
+  return each_of[kind or "any"], st, 0
 end
 
 -- The account's tickers (its kind's list from the params).

@@ -90,7 +90,7 @@ local function followers(p, st, ticker)
   local list = st.followers[ticker]
   if not list then
     list = {}
-    for a in book.each(st) do
+    for _, a in book.each(st) do
       for _, t in ipairs(book.tickers(p, a)) do
         if t == ticker then list[#list + 1] = a end
       end
@@ -174,7 +174,7 @@ return {
   on_week = function(ctx, week)
     local p, st = ctx.params, ctx.state
     -- The week that ended, per account: return against the kind's target.
-    for a in book.each(st) do
+    for _, a in book.each(st) do
       local v = ctx:account(a.name):equity()
       if a.wk_start and a.wk_start > 0 then
         local r = (v - a.flows - a.wk_start) / a.wk_start

@@ -112,13 +112,13 @@ local function rev_fork(ctx, p, st, a, surplus, date)
 end
 
 function M.forks(ctx, p, st, date)
-  for a in book.each(st, "gen") do
+  for _, a in book.each(st, "gen") do
     if not a.merging then
       local s = book.surplus(ctx, p, a)
       if s >= p.fork_surplus - 1e-6 then gen_fork(ctx, p, st, a, s, date) end
     end
   end
-  for a in book.each(st, "rev") do
+  for _, a in book.each(st, "rev") do
     if not a.merging then
       local s = book.surplus(ctx, p, a)
       if s >= p.rev_fork_surplus - 1e-6 then rev_fork(ctx, p, st, a, s, date) end
@@ -262,7 +262,7 @@ local function reinvest_account(ctx, p, st, a, date)
 end
 
 function M.reinvest(ctx, p, st, date)
-  for a in book.each(st) do
+  for _, a in book.each(st) do
     if (a.kind == "rev" or a.kind == "com") and not a.merging then reinvest_account(ctx, p, st, a, date) end
   end
 end
@@ -271,7 +271,7 @@ end
 -- the account does not keep).
 function M.leaps(ctx, p, st)
   local now = ctx:now()
-  for a in book.each(st) do
+  for _, a in book.each(st) do
     for _, symbol in ipairs(book.keys(a.leaps)) do
       local l = a.leaps[symbol]
       if l.expiry_time - now < 60 * 86400e6 then
@@ -286,7 +286,7 @@ end
 -- ---- daily checks: circuit breaker (daily drawdown) and drawdown alarms ----
 
 function M.daily(ctx, p, st, date)
-  for a in book.each(st) do
+  for _, a in book.each(st) do
     local v = ctx:account(a.name):equity()
     local last = a.last_value
     if last and last > 0 then
