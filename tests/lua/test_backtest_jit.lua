@@ -72,17 +72,17 @@ local function in_hot_path(source, line)
 end
 
 -- Some aborts are LuaJIT at work, not a defect in the hot path, and LuaJIT retries
--- them: trace selection (8 "leaving loop in root trace", 9 "inner loop in root trace",
--- 10 "loop unroll limit reached": a recording that started in the wrong place, or at
--- the loop head on an iteration that took a rare path such as a day roll or an order)
--- and resource limits met by one particular recording (2 "trace too long", 4 "too many
--- snapshots", 26 "persistent type instability" (a loop-carried value of another type on
--- the recorded iteration), 29 "hit mcode limit", 30 "too many spill slots", 33/34 "PHI
--- shuffling / register coalescing too complex").  Which of these happen varies between processes
--- (table layouts follow addresses, which ASLR moves), so a spot that meets one once is
--- not a failure; a spot that keeps aborting is, well before LuaJIT would blacklist it
--- (it does after about 11 aborts at one place).  Every other abort (NYI, bad argument
--- type, type instability...) in the hot path fails the test at once.
+-- them: trace selection (8 "leaving loop in root trace", 9 "inner loop in root
+-- trace", 10 "loop unroll limit reached": a recording that started in the wrong
+-- place, or at the loop head on an iteration that took a rare path such as a day roll
+-- or an order) and limits met by one particular recording (2 "trace too long", 4 "too
+-- many snapshots", 26 "persistent type instability", 29 "hit mcode limit", 30 "too
+-- many spill slots", 33/34 "PHI shuffling / register coalescing too complex").  Which
+-- of these happen varies between processes (table layouts follow addresses, which
+-- ASLR moves), so a place that meets one once is not a failure; a place that keeps
+-- aborting is, well before LuaJIT would blacklist it (after about 11 aborts).  Every
+-- other abort (an NYI, a bad argument type, a missing metamethod...) in the hot path
+-- fails the test at once.
 local RETRIED = { [2] = true, [4] = true, [8] = true, [9] = true, [10] = true,
   [26] = true, [29] = true, [30] = true, [33] = true, [34] = true }
 local MAX_RETRIED_ABORTS = 6
