@@ -43,7 +43,7 @@ local json_ms = best_of(3, function()
 end)
 local html_ms = best_of(3, function() return html.render(result) end)
 print(string.format("alluse strategy (make run's backtest): %d tickers, %d bars, %d orders, %d journal rows",
-  #tickers, eng.timing.events, eng.norders,
+  #tickers, eng.timing.events, eng:norders(),
   #result.journal.events + #result.journal.weeks + #(result.journal.account_weeks or {})))
 print(string.format("  read the CSVs          %7.1f ms", load_ms))
 print(string.format("  backtest (loop)        %7.1f ms", eng.timing.loop_us / 1000))

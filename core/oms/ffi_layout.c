@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "oms/account.h"
+#include "oms/book.h"
 #include "oms/exec.h"
 #include "oms/fill.h"
 #include "oms/order.h"
@@ -20,6 +21,8 @@ size_t au_ffi_oms_sizeof(int which)
         sizeof(oms_posting),  sizeof(oms_lot),   sizeof(oms_position),   sizeof(oms_account),
         sizeof(oms_set),      sizeof(oms_fill),  sizeof(oms_order),      sizeof(oms_bar),
         sizeof(oms_fill_model), sizeof(oms_match), sizeof(oms_commission), sizeof(oms_exec),
+        sizeof(oms_order_x),  sizeof(oms_trip),  sizeof(oms_trade),      sizeof(oms_book_event),
+        sizeof(oms_book_inst), sizeof(oms_book_slot), sizeof(oms_book_account), sizeof(oms_book),
     };
     if (which < 0 || (size_t)which >= sizeof sizes / sizeof sizes[0]) return 0;
     return sizes[which];
@@ -36,6 +39,10 @@ size_t au_ffi_oms_offsetof(int which)
         offsetof(oms_order, updated),      offsetof(oms_bar, volume),
         offsetof(oms_fill_model, participation), offsetof(oms_match, cancel_rest),
         offsetof(oms_commission, max_percent), offsetof(oms_exec, vetoed),
+        offsetof(oms_order_x, working),    offsetof(oms_trip, open),
+        offsetof(oms_trade, side),         offsetof(oms_book_event, time),
+        offsetof(oms_book_inst, list_cap), offsetof(oms_book_slot, trip),
+        offsetof(oms_book_account, pad),   offsetof(oms_book, pad),
     };
     if (which < 0 || (size_t)which >= sizeof offs / sizeof offs[0]) return 0;
     return offs[which];

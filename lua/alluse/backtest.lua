@@ -349,7 +349,7 @@ function M.run(opts)
   end
 
   local done = 0
-  local mark, barcount, nwork = eng.mark, eng.barcount, eng.nwork
+  local book, mark, barcount, nwork = eng.book, eng.mark, eng.barcount, eng.nwork
   local function loop()
     if on_start then
       wd.epoch = wd.epoch + 1
@@ -378,10 +378,10 @@ function M.run(opts)
       local w = fd.window -- ctx:bars may create it mid-run
       if w then w.n = i + 1 end
       if trades then -- the engine's per-bar work, inline: match working orders, then mark
-        -- eng.event (the exposure count's clock) only matters where positions change:
+        -- book.event (the exposure count's clock) only matters where positions change:
         -- fills in match, settlements at expiry.
         if nwork[sid] > 0 then
-          eng.event = e
+          book.event = e
           eng:match(sid, b)
         end
         mark[sid] = close
@@ -389,7 +389,7 @@ function M.run(opts)
         -- Options settle at their expiry time, on their underlying's bar that closes
         -- then (or later), at its close.
         if et >= eng.next_expiry then
-          eng.event = e
+          book.event = e
           eng:expire_options(et, sid)
           eng:flush()
         end
@@ -526,14 +526,14 @@ end
 
 local function order_rows(eng)
   local out = json.array()
-  for k = 1, eng.norders do out[k] = order_row(eng, k) end
+  for k = 1, eng:norders() do out[k] = order_row(eng, k) end
   return out
 end
 
 local function posting_row(eng, a, p)
   local kind = oms.name("ledger", p.kind)
   local ref = tonumber(p.ref)
-  local order_ref = (kind == "fill" or kind == "commission") and ref > 0 and ref <= eng.norders
+  local order_ref = (kind == "fill" or kind == "commission") and ref > 0 and ref <= eng:norders()
   return {
     seq = tonumber(p.seq), account = a.name, time = iso(tonumber(p.time)), kind = kind,
     symbol = ffi.string(p.symbol), amount = tonumber(p.amount_cents) / 100,
@@ -593,7 +593,7 @@ function M.write_json(out, result, eng)
     end)
     out:write(n == 0 and "[]" or ("\n" .. (" "):rep(INDENT) .. "]"))
   end
-  local function each_order(fn) for k = 1, eng.norders do fn(order_row(eng, k)) end end
+  local function each_order(fn) for k = 1, eng:norders() do fn(order_row(eng, k)) end end
   local rest = text
   local function each_trade(fn) for _, tr in ipairs(saved_t) do fn(tr) end end
   -- In the document's (sorted) key order.
@@ -674,14 +674,14 @@ function M.result(eng, r)
   local trades = trades_of(eng)
   local summary = stats.summary {
     dates = dates, equity = totals, flows = tflows, initial = r.cash, trades = trades,
-    bars = r.events, exposed_bars = r.exposed, commissions = eng.commissions_cents / 100,
+    bars = r.events, exposed_bars = r.exposed, commissions = eng:commissions(),
   }
   local accounts = json.array()
   for _, a in ipairs(eng.accounts) do
     local s = stats.summary {
       dates = a.eq_dates, equity = a.eq_values, flows = a.eq_flows, initial = a.initial > 0 and a.initial or 1,
       trades = account_trades(trades, a.name), bars = r.events, exposed_bars = eng:exposure(r.events, a),
-      commissions = a.commissions_cents / 100,
+      commissions = eng:commissions(a),
     }
     accounts[#accounts + 1] = { name = a.name, parent = or_null(a.parent), status = a.status, summary = s }
   end
@@ -722,7 +722,7 @@ function M.result(eng, r)
     trades = trades,
     positions = position_rows(eng),
     journal = journal_of(eng),
-    counts = { orders = eng.norders, fills = eng.nfills, ledger = nledger, trades = eng.ntrades },
+    counts = { orders = eng:norders(), fills = eng:nfills(), ledger = nledger, trades = eng:ntrades() },
     orders = r.records and order_rows(eng) or nil,
     ledger = r.records and ledger_rows(eng) or nil,
   }

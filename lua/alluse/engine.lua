@@ -8,23 +8,22 @@
 --   eng:match(sid, bar)                   -- a bar of a traded symbol: its orders meet it
 --   eng:end_of_day(date)                  -- record equity rows
 --
--- Money lives in core/oms (integer cents, FIFO lots, the ledger); orders are oms_order
--- records in one FFI array; the fill model is core/oms/fill.c.  This file decides
--- policy around them: which checks an order must pass, when cash is reserved for it,
--- what a round trip is, and the order in which the strategy hears about events.
+-- Money lives in core/oms (integer cents, FIFO lots, the ledger); orders, what they
+-- reserve, their execution against bars and the round trips they make live in the
+-- order book (core/oms/book.h), one FFI call per step.  This file decides policy
+-- around them: which checks an order must pass, how much cash or how many shares it
+-- reserves, and the order in which the strategy hears about events.
 --
--- Events (order status changes, fills) are queued while the engine works and
--- delivered through eng.sink after it is done, so a strategy that places or cancels
--- orders from on_fill never changes a list the engine is walking.
+-- Events (order status changes, fills) are queued by the book while the engine works
+-- and delivered through eng.sink after it is done, so a strategy that places or
+-- cancels orders from on_fill never changes a list the engine is walking.
 local ffi = require("ffi")
-local bit = require("bit")
 local oms = require("alluse.oms")
 local calendar = require("alluse.calendar")
 local time = require("alluse.time")
 local engine_options = require("alluse.engine_options")
 
 local C = oms.C
-local band, rshift = bit.band, bit.rshift
 local errbuf, ERRLEN, errmsg = oms.errbuf, oms.ERRLEN, oms.errmsg
 local type, tonumber, tostring, pairs, ipairs, error = type, tonumber, tostring, pairs, ipairs, error
 local format, floor, abs, max, min = string.format, math.floor, math.abs, math.max, math.min
@@ -35,29 +34,8 @@ local BUY, SELL = oms.BUY, oms.SELL
 local MARKET, LIMIT, STOP, STOP_LIMIT = 1, 2, 3, 4
 local DAY = 1
 local ACCEPTED, PARTIALLY_FILLED, REJECTED = oms.ACCEPTED, oms.PARTIALLY_FILLED, oms.REJECTED
+local EV_ORDER = 1
 
--- Per-order engine state beside each oms_order (same chunking), open round trips
--- per account and symbol, and closed trades: plain structs, so the order path makes
--- no Lua table per order or trade (the results turn them into tables at the end).
-ffi.cdef [[
-typedef struct au_order_x {
-  double session_end; /* a day order's session end, µs (NEVER for gtc/ioc) */
-  double reserve;     /* cash still reserved for the open quantity */
-  double open;        /* quantity not yet released (filled, canceled, expired) */
-  int32_t account;    /* index in eng.accounts */
-  int32_t sid;        /* symbol id, 0 when unknown */
-  int32_t auto_id;    /* 1: the id is "o<order number>" */
-  double cover;       /* shares of the underlying still reserved (a short call's) */
-} au_order_x;
-typedef struct au_trip {
-  double qty, entry_time, entry_qty, entry_value, exit_qty, exit_value, cash, commission, bar0;
-  int32_t side, open;
-} au_trip;
-typedef struct au_trade {
-  double qty, entry_time, entry_price, exit_time, exit_price, bars, gross, commission, pnl;
-  int32_t account, sid, side;
-} au_trade;
-]]
 
 local M = {}
 
@@ -127,29 +105,6 @@ function M.new(opts)
     error("engine: fill.participation must be in [0, 1] (0: no cap)", 2)
   end
   self.model = ffi.new("oms_fill_model", f.slippage_bps, f.participation)
-
-  -- Instruments: sid 1..n are the run's symbols (equities); option contracts are
-  -- added after them as they are named (engine_options).  inst[sid] describes one;
-  -- trigger[sid] is the sid whose bars match its orders (itself, or an option's
-  -- underlying); nwork[sid] counts the working orders its bars must match (its own
-  -- and its options'); working[sid] lists its own.
-  self.symbols, self.sid_of, self.inst, self.trigger = {}, {}, {}, {}
-  local n = #symbols
-  self.max_instruments = n + (opts.max_options or 65536)
-  -- mark[sid]: the last close (an option's last mid), 0 before the first (prices are
-  -- > 0, so 0 means none); barcount[sid]: bars of sid so far.  FFI arrays, sized once
-  -- for every instrument the run may add: the driver keeps them in locals.
-  self.mark = ffi.new("double[?]", self.max_instruments + 1)
-  self.barcount = ffi.new("double[?]", self.max_instruments + 1)
-  self.nwork, self.working = {}, {}
-  for i, s in ipairs(symbols) do
-    self.symbols[i], self.sid_of[s], self.inst[i], self.trigger[i] = s, i, EQUITY, i
-    self.nwork[i], self.working[i] = 0, {}
-  end
-  self.options_of, self.option_sids, self.has_options = {}, {}, false
-  self.next_expiry = math.huge -- the earliest expiry of a live contract
-  self.assignments = {}        -- exercises and assignments, for the results
-  self.journal = {}            -- the strategy's ctx:record rows: stream name -> rows
   local oc = copy_opts(opts.option_commission, engine_options.defaults.commission, "option_commission")
   local okind = oms.commission[oc.model]
   if not okind then error("engine: option_commission.model must be none, per_share, per_contract or percent", 2) end
@@ -157,33 +112,43 @@ function M.new(opts)
   self.opt_comm = ffi.new("oms_commission", okind, oc.rate, oc.min, oc.max_percent)
   self.allow_naked = opts.allow_naked and true or false
 
+  -- Instruments: sid 1..n are the run's symbols (equities); option contracts are
+  -- added after them as they are named (engine_options).  inst[sid] describes one;
+  -- trigger[sid] is the sid whose bars match its orders (itself, or an option's
+  -- underlying).  The book keeps, per sid: nwork, the working orders its bars must
+  -- match (its own and its options'); mark, the last close (an option's last mid), 0
+  -- before the first (prices are > 0, so 0 means none); barcount, bars so far.  FFI
+  -- arrays, sized once for every instrument the run may add: the driver keeps them in
+  -- locals.
+  self.symbols, self.sid_of, self.inst, self.trigger = {}, {}, {}, {}
+  local n = #symbols
+  self.max_instruments = n + (opts.max_options or 65536)
+  local book = oms.new_book(self.max_instruments, self.model, self.comm, self.opt_comm, self.risk.allow_margin)
+  self.book = book
+  self.mark, self.barcount, self.nwork = book.mark, book.barcount, book.nwork
+  for i, s in ipairs(symbols) do
+    self.symbols[i], self.sid_of[s], self.inst[i], self.trigger[i] = s, i, EQUITY, i
+    if C.oms_book_add_instrument(book, i, s, i, 0, 0, 1, errbuf, ERRLEN) ~= 0 then error("engine: " .. errmsg(), 2) end
+  end
+  self.options_of, self.option_sids, self.has_options = {}, {}, false
+  self.next_expiry = math.huge -- the earliest expiry of a live contract
+  self.assignments = {}        -- exercises and assignments, for the results
+  self.journal = {}            -- the strategy's ctx:record rows: stream name -> rows
+
   self.set = oms.new_set()
   self.accounts, self.account_by_name = {}, {}
   self.cbar = ffi.new("oms_bar")
-  self.cexec = ffi.new("oms_exec")
   self.cfill = ffi.new("oms_fill")
   self.dbl = ffi.new("double[1]")
 
-  -- Orders: oms_order records 1..norders in chunks of CHUNK (order_at), with their
-  -- au_order_x (orderx_at): chunks never move, so growing copies nothing and a
-  -- pointer to an order stays valid.
-  self.ord_chunks, self.ordx_chunks, self.ord_cap = {}, {}, 0
-  self.trade_chunks, self.ntrades, self.trade_cap = {}, 0, 0
-  self.norders = 0
+  -- Orders are numbered 1..book.norders; client ids other than the book's automatic
+  -- "o<N>" map to their number here.
   self.order_by_id = {}
-
-  self.nfills = 0
-  -- Exposure without per-bar work: nopen counts the (account, symbol) pairs with a
-  -- position; when it leaves 0 the event number is noted, when it returns to 0 the
-  -- events in between are added (the driver keeps self.event current).
-  self.nopen, self.event, self.exposed, self.exposed_since = 0, 0, 0, 0
-  self.commissions_cents = 0
   self.total_flow_today = 0
-  -- Events queued for the sink: order numbers (a status change) and fill tables.
-  -- want_orders / want_fills say whether anyone listens; nothing is queued otherwise.
-  self.events, self.nev, self.flushing = {}, 0, false
+  -- The book queues events for the sink (an order's status change, a fill) when
+  -- someone listens (set_sink); flush delivers them.
+  self.flushing = false
   self.sink = nil         -- { order = fn(eng, k), fill = fn(eng, fill) }
-  self.want_orders, self.want_fills = false, false
   -- The session a day order works in, cached per New York date (see new_day).
   self.today_close, self.next_close = -1, -1
   return self
@@ -208,16 +173,27 @@ end
 
 -- ---- accounts ----
 
+-- a.pos[sid]: the account's oms_position in sid, nil before its first fill.  Fills
+-- happen in the book, so a miss asks it (and a hit is kept: positions never move).
+local function position_cache(book, index)
+  return setmetatable({}, { __index = function(t, sid)
+    local p = C.oms_book_position(book, index, sid)
+    if p == nil then return nil end
+    t[sid] = p
+    return p
+  end })
+end
+
 local function account_record(self, ptr, name, parent, initial)
+  local index = C.oms_book_add_account(self.book, ptr, errbuf, ERRLEN)
+  if index ~= #self.accounts + 1 then error("engine: account " .. name .. ": " .. errmsg()) end
   local a = {
     name = name, ptr = ptr, parent = parent, status = "active", created = self.now,
-    initial = initial, reserved = 0, orders_today = 0, flow_today = 0,
-    pos = {}, pending_buy = {}, pending_sell = {}, trip = {}, pos_sid = {}, index = #self.accounts + 1,
+    initial = initial, orders_today = 0, flow_today = 0,
+    pos = position_cache(self.book, index), pos_sid = {}, index = index,
     eq_dates = {}, eq_values = {}, eq_flows = {}, checked_n = 0, checked_sum = 0,
-    nopen = 0, exposed = 0, exposed_since = 0, commissions_cents = 0,
-    has_options = false, cover_reserved = {},
   }
-  self.accounts[#self.accounts + 1] = a
+  self.accounts[index] = a
   self.account_by_name[name] = a
   return a
 end
@@ -363,33 +339,31 @@ end
 
 -- ---- orders ----
 
-local CHUNK_BITS = 10
-local CHUNK = 2 ^ CHUNK_BITS
-local order_chunk_t = ffi.typeof("oms_order[$]", CHUNK)
-local orderx_chunk_t = ffi.typeof("au_order_x[$]", CHUNK)
-local trade_chunk_t = ffi.typeof("au_trade[$]", CHUNK)
-
-local function grow_orders(self)
-  local c = self.ord_cap / CHUNK
-  self.ord_chunks[c] = order_chunk_t()
-  self.ordx_chunks[c] = orderx_chunk_t()
-  self.ord_cap = self.ord_cap + CHUNK
-end
-
--- Order k (1-based) as an oms_order reference, and its au_order_x.
+-- Order k (1-based) as an oms_order pointer, and what the book keeps beside it.
 local function order_at(self, k)
-  return self.ord_chunks[rshift(k, CHUNK_BITS)][band(k, CHUNK - 1)]
+  return C.oms_book_order(self.book, k)
 end
 local function orderx_at(self, k)
-  return self.ordx_chunks[rshift(k, CHUNK_BITS)][band(k, CHUNK - 1)]
+  return C.oms_book_order_x(self.book, k)
 end
 Engine.order_at = order_at
 
 -- Trade k (1-based), a closed round trip.
 local function trade_at(self, k)
-  return self.trade_chunks[rshift(k, CHUNK_BITS)][band(k, CHUNK - 1)]
+  return C.oms_book_trade(self.book, k)
 end
 Engine.trade_at = trade_at
+
+function Engine:norders() return self.book.norders end
+function Engine:ntrades() return self.book.ntrades end
+function Engine:nfills() return tonumber(self.book.nfills) end
+-- Commissions in dollars: of account a, or of the whole run.
+function Engine:commissions(a)
+  if a then return tonumber(self.book.acct[a.index].commissions_cents) / 100 end
+  return tonumber(self.book.commissions_cents) / 100
+end
+-- Cash of account a reserved for its working orders.
+function Engine:reserved(a) return self.book.acct[a.index].reserved end
 
 -- The order number of a client order id, or nil.  Automatic ids ("o<N>") are not
 -- kept in the id table: N is the order number.
@@ -398,29 +372,14 @@ local function order_number(self, id)
   if k then return k end
   local n = type(id) == "string" and id:match("^o(%d+)$")
   n = n and tonumber(n)
-  if n and n >= 1 and n <= self.norders and orderx_at(self, n).auto_id == 1 then return n end
+  if n and n >= 1 and n <= self.book.norders and orderx_at(self, n).auto_id == 1 then return n end
   return nil
 end
 Engine.order_number = order_number
 
 -- The number of working orders of account a.
 function Engine:working_orders(a)
-  local n = 0
-  for sid = 1, #self.symbols do
-    local w = self.working[sid]
-    for j = 1, #w do
-      if orderx_at(self, w[j]).account == a.index then n = n + 1 end
-    end
-  end
-  return n
-end
-
-local function queue_order_event(self, k)
-  if self.want_orders then
-    local n = self.nev + 1
-    self.events[n] = k
-    self.nev = n
-  end
+  return C.oms_book_working(self.book, a.index)
 end
 
 -- Estimated cash a buy needs: qty x reference price x (1 + slippage) + commission.
@@ -470,13 +429,13 @@ local function risk_reason(self, a, o, sid, why)
   -- does not cover a sell).
   local after
   if buy then
-    after = held + (a.pending_buy[sid] or 0) + qty
+    after = held + C.oms_book_pending(self.book, a.index, sid, BUY) + qty
   else
-    after = held - (a.pending_sell[sid] or 0) - qty
+    after = held - C.oms_book_pending(self.book, a.index, sid, SELL) - qty
   end
   if not buy and not risk.allow_short and after < 0 then
     return format("sell of %d %s exceeds the %d held and not being sold (shorts off: allow_short)",
-      qty, self.symbols[sid], held - (a.pending_sell[sid] or 0))
+      qty, self.symbols[sid], held - C.oms_book_pending(self.book, a.index, sid, SELL))
   end
   if not buy and not self.allow_naked and self.options_of[sid] then
     -- Shares covering short calls (or reserved for call sells) are not for sale.
@@ -496,7 +455,7 @@ local function risk_reason(self, a, o, sid, why)
   end
   if buy and not risk.allow_margin then
     local need = buy_cost(self, o, ref)
-    local avail = oms.dollars(a.ptr.cash_cents) - a.reserved
+    local avail = oms.dollars(a.ptr.cash_cents) - self.book.acct[a.index].reserved
     if need > avail then
       return format("insufficient buying power: order needs %s, %s available in account %s", money(need),
         money(avail), a.name)
@@ -540,100 +499,35 @@ function Engine:submit(a, symbol, side_name, qty, otype, tif, limit, stop, id)
     -- Cannot be in the run's data (symbols are 1..31 bytes) nor fit an order record.
     return nil, format("unknown symbol '%s' (not in this run's data)", symbol)
   end
-  if self.norders + 1 >= self.ord_cap then grow_orders(self) end
-  local k = self.norders + 1
-  local auto = id == nil
-  if auto then id = "o" .. k end
-  local o = order_at(self, k)
-  local side = oms.side[side_name]
-  local rc = C.oms_order_init(o, id, a.name, symbol, side, oms.type[otype or "market"],
-    oms.tif[tif or "day"], qty, limit or 0, stop or 0, self.now, errbuf, ERRLEN)
-  if rc ~= 0 then error("engine: " .. errmsg(), 3) end
-  self.norders = k
-  if not auto then self.order_by_id[id] = k end
+  local book = self.book
   local sid, why = self.sid_of[symbol], nil
   if not sid then sid, why = self:instrument(symbol) end
-  local x = orderx_at(self, k)
-  x.account, x.sid, x.auto_id = a.index, sid or 0, auto and 1 or 0
+  local k = C.oms_book_new_order(book, a.index, sid or 0, id, symbol, oms.side[side_name],
+    oms.type[otype or "market"], oms.tif[tif or "day"], qty, limit or 0, stop or 0, self.now, errbuf, ERRLEN)
+  if k < 0 then error("engine: " .. errmsg(), 3) end
+  if id ~= nil then self.order_by_id[id] = k end
   a.orders_today = a.orders_today + 1
+  local o = order_at(self, k)
   local reason, reserve, cover = risk_reason(self, a, o, sid, why)
   if reason then
-    C.oms_order_reject(o, reason, self.now, errbuf, ERRLEN)
-    queue_order_event(self, k)
+    C.oms_book_reject(book, k, reason, self.now, errbuf, ERRLEN)
     self:flush()
-    return nil, ffi.string(o.reason), id
+    return nil, ffi.string(o.reason), id or "o" .. k
   end
-  C.oms_order_transition(o, ACCEPTED, self.now, errbuf, ERRLEN)
-  x.reserve, x.open, x.cover = reserve, qty, cover or 0
-  a.reserved = a.reserved + reserve
-  if cover and cover > 0 then
-    local u = self.inst[sid].underlying
-    a.cover_reserved[u] = (a.cover_reserved[u] or 0) + cover
+  local session_end = o.tif == DAY and self:session_end(self.now) or NEVER
+  if C.oms_book_accept(book, k, reserve, cover or 0, session_end, self.now, errbuf, ERRLEN) ~= 0 then
+    error("engine: " .. errmsg(), 3)
   end
-  if side == BUY then
-    a.pending_buy[sid] = (a.pending_buy[sid] or 0) + qty
-  else
-    a.pending_sell[sid] = (a.pending_sell[sid] or 0) + qty
-  end
-  x.session_end = o.tif == DAY and self:session_end(self.now) or NEVER
-  local w = self.working[sid]
-  w[#w + 1] = k
-  local trig = self.trigger[sid]
-  self.nwork[trig] = self.nwork[trig] + 1
-  queue_order_event(self, k)
   self:flush()
-  return id
-end
-
--- Release what order k holds for qty of its open quantity: that share of the cash
--- reserved at acceptance, and the pending quantity.  x.open is the quantity not
--- yet released (filled, canceled or expired quantities are released as they happen).
-local function release(self, k, qty)
-  local o = order_at(self, k)
-  local x = orderx_at(self, k)
-  local a, sid = self.accounts[x.account], x.sid
-  local open = x.open
-  local res = x.reserve
-  local part = qty >= open and res or res * qty / open
-  if x.cover > 0 then
-    local cpart = qty >= open and x.cover or x.cover * qty / open
-    local u = self.inst[sid].underlying
-    a.cover_reserved[u] = a.cover_reserved[u] - cpart
-    x.cover = x.cover - cpart
-  end
-  x.open = open - qty
-  x.reserve = res - part
-  local r = a.reserved - part
-  a.reserved = r > 1e-6 and r or 0
-  if o.side == BUY then
-    a.pending_buy[sid] = a.pending_buy[sid] - qty
-  else
-    a.pending_sell[sid] = a.pending_sell[sid] - qty
-  end
-end
-
-local function remove_working(self, k)
-  local sid = orderx_at(self, k).sid
-  local w = self.working[sid]
-  for j = 1, #w do
-    if w[j] == k then
-      table.remove(w, j)
-      local trig = self.trigger[sid]
-      self.nwork[trig] = self.nwork[trig] - 1
-      break
-    end
-  end
+  -- The automatic id is made last: a caller that drops it (most do) lets the JIT
+  -- drop the string too, which it cannot once a later guard's snapshot holds it.
+  return id or "o" .. k
 end
 
 -- Cancel working order k with reason, now: release what it holds, take it off its
 -- working list, queue its status change.
 local function cancel_order(self, k, reason)
-  local o = order_at(self, k)
-  local rem = o.qty - o.filled_qty
-  C.oms_order_cancel(o, reason, self.now, errbuf, ERRLEN)
-  release(self, k, rem)
-  remove_working(self, k)
-  queue_order_event(self, k)
+  if C.oms_book_cancel(self.book, k, reason, self.now, errbuf, ERRLEN) ~= 0 then error("engine: " .. errmsg()) end
 end
 
 -- Cancel a working order.  true, or nil, reason.
@@ -651,7 +545,7 @@ end
 
 -- Cancel every working order (of account a when given): at halt, at the end of a run.
 function Engine:cancel_all(reason, a)
-  for k = 1, self.norders do
+  for k = 1, self.book.norders do
     local o = order_at(self, k)
     if (o.status == ACCEPTED or o.status == PARTIALLY_FILLED) and (a == nil or orderx_at(self, k).account == a.index) then
       self:cancel(ffi.string(o.id), reason)
@@ -659,89 +553,10 @@ function Engine:cancel_all(reason, a)
   end
 end
 
--- ---- round trips ----
-
-local trip_t = ffi.typeof("au_trip")
-
-local function open_trip(self, a, sid, q, price, c_cash, c_comm)
-  local tr = a.trip[sid]
-  if tr == nil then
-    tr = trip_t()
-    a.trip[sid] = tr
-  end
-  local aq = abs(q)
-  tr.side, tr.open = q > 0 and 1 or -1, 1
-  tr.qty, tr.entry_time, tr.entry_qty, tr.entry_value = aq, self.fill_time, aq, aq * price
-  tr.exit_qty, tr.exit_value, tr.cash, tr.commission = 0, 0, c_cash, c_comm
-  tr.bar0 = self.barcount[sid]
-  if self.nopen == 0 then self.exposed_since = self.event end
-  if a.nopen == 0 then a.exposed_since = self.event end
-  self.nopen = self.nopen + 1
-  a.nopen = a.nopen + 1
-end
-
-local function close_trip(self, a, sid, tr)
-  local n = self.ntrades + 1
-  if n >= self.trade_cap then
-    self.trade_chunks[self.trade_cap / CHUNK] = trade_chunk_t()
-    self.trade_cap = self.trade_cap + CHUNK
-  end
-  local d = trade_at(self, n)
-  local gross = oms.round_cents(tr.cash)
-  local cm = oms.round_cents(tr.commission)
-  d.account, d.sid, d.side, d.qty = a.index, sid, tr.side, tr.qty
-  d.entry_time, d.entry_price = tr.entry_time, tr.entry_value / tr.entry_qty
-  d.exit_time, d.exit_price = self.fill_time, tr.exit_value / tr.exit_qty
-  d.bars, d.gross, d.commission = self.barcount[sid] - tr.bar0, gross, cm
-  d.pnl = oms.round_cents(gross - cm)
-  self.ntrades = n
-  tr.open = 0
-  self.nopen = self.nopen - 1
-  a.nopen = a.nopen - 1
-  if self.nopen == 0 then self.exposed = self.exposed + self.event - self.exposed_since end
-  if a.nopen == 0 then a.exposed = a.exposed + self.event - a.exposed_since end
-end
-
--- Round-trip bookkeeping for one fill of signed qty at price: cash and comm are the
--- fill's postings (dollars).  A trip runs from the position leaving 0 to coming back;
--- a fill through zero closes one (with its share of the fill's cash and commission)
--- and opens the next with the rest.
-local function round_trip_fill(self, a, sid, before, after, signed, price, cash, comm)
-  if before == 0 then
-    open_trip(self, a, sid, signed, price, cash, comm)
-    return
-  end
-  local tr = a.trip[sid]
-  local asigned = abs(signed)
-  if (before > 0) == (signed > 0) then -- adding
-    tr.entry_qty = tr.entry_qty + asigned
-    tr.entry_value = tr.entry_value + asigned * price
-    tr.qty = max(tr.qty, abs(after))
-    tr.cash, tr.commission = tr.cash + cash, tr.commission + comm
-    return
-  end
-  -- Reducing, closing, or going through zero.
-  local closing = min(asigned, abs(before))
-  local share_cash, share_comm = cash, comm
-  if asigned > closing then -- the part beyond zero opens the next trip
-    share_cash = oms.round_cents(cash * closing / asigned)
-    share_comm = oms.round_cents(comm * closing / asigned)
-  end
-  tr.exit_qty = tr.exit_qty + closing
-  tr.exit_value = tr.exit_value + closing * price
-  tr.cash, tr.commission = tr.cash + share_cash, tr.commission + share_comm
-  if after == 0 or (after > 0) ~= (before > 0) then
-    close_trip(self, a, sid, tr)
-    if after ~= 0 then
-      open_trip(self, a, sid, after, price, oms.round_cents(cash - share_cash), oms.round_cents(comm - share_comm))
-    end
-  end
-end
-
 -- Closed trades as tables (for results): of account a, or all.
 function Engine:trade_rows(a)
   local out = {}
-  for k = 1, self.ntrades do
+  for k = 1, self.book.ntrades do
     local d = trade_at(self, k)
     if a == nil or d.account == a.index then
       out[#out + 1] = {
@@ -757,101 +572,15 @@ end
 
 -- ---- fills ----
 
--- Book what bar b does to order k (one C call: match, cash veto, commission, order
--- and account), then keep the Lua-side books: reservations, round trips, events.
--- Returns true while the order is still working.
-local function execute(self, k, o, t)
-  local ox = orderx_at(self, k)
-  local a, sid = self.accounts[ox.account], ox.sid
-  local x = self.cexec
-  local inst = self.inst[sid]
-  local option = inst.kind == "option"
-  local limit = -1
-  if not self.risk.allow_margin and o.side == BUY then
-    limit = tonumber(a.ptr.cash_cents) / 100 - (a.reserved - ox.reserve)
-    if a.has_options then limit = limit - self:commitments(a) end
-  end
-  local open_before = o.qty - o.filled_qty
-  if C.oms_exec_bar(a.ptr, o, self.cbar, self.model, option and self.opt_comm or self.comm, inst.multiplier,
-      limit, k, x, errbuf, ERRLEN) ~= 0 then
-    error(format("engine: %s bar at %s: %s", self.symbols[sid], time.format(t), errmsg()))
-  end
-  local qty = x.qty
-  if qty > 0 then
-    local price, comm = x.price, x.commission
-    local buy = o.side == BUY
-    local signed = buy and qty or -qty
-    local cc = floor(comm * 100 + 0.5)
-    self.commissions_cents = self.commissions_cents + cc
-    a.commissions_cents = a.commissions_cents + cc
-    self.fill_time = t
-    if a.pos[sid] == nil then a.pos[sid] = C.oms_account_position(a.ptr, self.symbols[sid]) end
-    if option then a.has_options = true end
-    round_trip_fill(self, a, sid, x.pos_before, x.pos_after, signed, price, tonumber(x.cash_cents) / 100, comm)
-    self.nfills = self.nfills + 1
-    if self.want_fills then
-      local n = self.nev + 1
-      self.events[n] = {
-        order_id = ffi.string(o.id), account = a.name, symbol = self.symbols[sid],
-        side = buy and "buy" or "sell", qty = qty, price = price, commission = comm, time = t,
-      }
-      self.nev = n
-    end
-  end
-  local status = o.status
-  local working = status == ACCEPTED or status == PARTIALLY_FILLED
-  if working then
-    if qty > 0 then release(self, k, qty) end
-  else
-    release(self, k, open_before) -- filled, canceled (ioc rest, cash veto)
-  end
-  if qty > 0 or not working then queue_order_event(self, k) end
-  return working
-end
-
--- A day order whose session has ended by bar time t expires (true) instead of
--- meeting the bar.
-local function expire_day(self, k, o, t)
-  if C.oms_order_day_expired(o, t, orderx_at(self, k).session_end) ~= 1 then return false end
-  local rem = o.qty - o.filled_qty
-  C.oms_order_expire(o, t, errbuf, ERRLEN)
-  release(self, k, rem)
-  queue_order_event(self, k)
-  return true
-end
-
--- Offer the working orders of instrument sid a bar at time t: self.cbar as it is, or,
+-- Offer the working orders of instrument sid the bar in self.cbar (the book: expiry
+-- of day orders, fill model, cash veto, commission, order, account, round trips), or,
 -- for a quoted instrument (an option: quoted = true), a one-price bar at the ask for
 -- a buy and the bid for a sell (no fill while that side is missing or 0).  Returns
 -- how many still work.
 local function match_list(self, sid, t, quoted, bid, ask)
-  local w = self.working[sid]
-  local cb = self.cbar
-  local keep = 0
-  for j = 1, #w do
-    local k = w[j]
-    local o = order_at(self, k)
-    local working
-    if expire_day(self, k, o, t) then
-      working = false
-    elseif quoted then
-      local px = o.side == BUY and ask or bid
-      if px and px > 0 then
-        cb.time, cb.open, cb.high, cb.low, cb.close, cb.volume = t, px, px, px, px, 1e12
-        working = execute(self, k, o, t)
-      else
-        working = true
-      end
-    else
-      working = execute(self, k, o, t)
-    end
-    if working then
-      keep = keep + 1
-      w[keep] = k
-    end
-  end
-  for j = #w, keep + 1, -1 do w[j] = nil end
-  return keep
+  local n = C.oms_book_match(self.book, sid, self.cbar, quoted and 1 or 0, bid or 0, ask or 0, errbuf, ERRLEN)
+  if n < 0 then error(format("engine: %s bar at %s: %s", self.symbols[sid], time.format(t), errmsg())) end
+  return n
 end
 
 -- What bar b does to the working orders of sid and of its options.
@@ -859,14 +588,14 @@ function Engine:match(sid, b)
   local cb = self.cbar
   local t = b.time
   cb.time, cb.open, cb.high, cb.low, cb.close, cb.volume = t, b.open, b.high, b.low, b.close, b.volume
-  local keep = match_list(self, sid, t, false)
+  match_list(self, sid, t, false)
   local opts = self.options_of[sid]
   if opts then
+    local inst = self.book.inst
     for _, osid in ipairs(opts) do
-      if #self.working[osid] > 0 then keep = keep + self:match_option(osid, b) end
+      if inst[osid].nlist > 0 then self:match_option(osid, b) end
     end
   end
-  self.nwork[sid] = keep
   self:flush()
 end
 
@@ -874,23 +603,34 @@ end
 -- the callbacks themselves (an order placed from on_fill) are delivered in the same
 -- pass, after the ones before them.
 function Engine:flush()
-  if self.nev == 0 or self.flushing then return end
+  local book = self.book
+  if book.nev == 0 or self.flushing then return end
   self.flushing = true
-  local ev, sink = self.events, self.sink
-  local i = 1
-  while i <= self.nev do
-    local e = ev[i]
-    ev[i] = false
-    if type(e) == "number" then sink.order(self, e) else sink.fill(self, e) end
+  local sink = self.sink
+  local i = 0
+  while i < book.nev do
+    local e = C.oms_book_event_at(book, i) -- afresh each time: a callback may grow the queue
+    local k = e.k
+    if e.kind == EV_ORDER then
+      sink.order(self, k)
+    else
+      local o = order_at(self, k)
+      sink.fill(self, {
+        order_id = ffi.string(o.id), account = ffi.string(o.account), symbol = ffi.string(o.symbol),
+        side = o.side == BUY and "buy" or "sell", qty = e.qty, price = e.price, commission = e.commission,
+        time = tonumber(e.time),
+      })
+    end
     i = i + 1
   end
-  self.nev = 0
+  book.nev = 0
   self.flushing = false
 end
 
 -- Who listens: the driver sets the sink and says which events it wants.
 function Engine:set_sink(sink, want_orders, want_fills)
-  self.sink, self.want_orders, self.want_fills = sink, want_orders and true or false, want_fills and true or false
+  self.sink = sink
+  self.book.want_orders, self.book.want_fills = want_orders and 1 or 0, want_fills and 1 or 0
 end
 
 -- ---- views for the strategy and the results ----
@@ -915,7 +655,7 @@ end
 -- Bars with a position open at their end, up to event `events` (exclusive): for the
 -- engine as a whole, or for account a.
 function Engine:exposure(events, a)
-  local o = a or self
+  local o = a and self.book.acct[a.index] or self.book
   local n = o.exposed
   if o.nopen > 0 then n = n + events - o.exposed_since end
   return n
@@ -991,13 +731,14 @@ function Engine:check_invariants(full)
     -- Options without --allow-naked: every short call covered by shares held, every
     -- short put secured by cash (acceptance and the fill-time checks promise it;
     -- nothing later, a transfer or an assignment, may break it).
-    if full and a.has_options and not self.allow_naked then
-      local secured, covered = self:commitments(a)
+    if full and self.book.acct[a.index].has_options ~= 0 and not self.allow_naked then
+      local secured = self:commitments(a)
       if secured > 0 and oms.dollars(ptr.cash_cents) < secured - 0.005 then
         error(format("invariant: account %s holds short puts securing %s with %s cash", a.name,
           money(secured), money(oms.dollars(ptr.cash_cents))))
       end
-      for u, shares in pairs(covered) do
+      for u in pairs(self.options_of) do
+        local shares = C.oms_book_covered(self.book, a.index, u)
         local p = a.pos[u]
         local held = p and p.qty or 0
         if held < shares then
@@ -1012,7 +753,6 @@ end
 -- The options extension, with the engine internals it needs.
 engine_options.install(Engine, {
   match_list = match_list,
-  trip = round_trip_fill,
   cancel_order = cancel_order,
 })
 

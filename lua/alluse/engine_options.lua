@@ -66,7 +66,10 @@ local function instrument(self, symbol)
     expiry = c.expiry, expiry_time = c.expiry_time, expired = false,
   }
   self.trigger[n] = u
-  self.working[n], self.nwork[n] = {}, 0
+  if C.oms_book_add_instrument(self.book, n, symbol, u, c.right == "call" and CALL or PUT, c.strike,
+      c.multiplier or 100, errbuf, ERRLEN) ~= 0 then
+    return nil, errmsg()
+  end
   local list = self.options_of[u]
   if not list then
     list = {}
@@ -89,44 +92,27 @@ end
 
 -- ---- what an account holds against its short options ----
 
--- Cash held against short puts (strike x multiplier x contracts), and the shares of
--- each underlying held against short calls, summed over a's option positions.
+-- Cash held against short puts (strike x multiplier x contracts), summed over a's
+-- option positions (the book knows which instruments are puts).
 local function commitments(self, a)
-  local secured, covered = 0, {}
-  if not a.has_options then return secured, covered end
-  local ptr = a.ptr
-  for j = 0, ptr.npositions - 1 do
-    local p = ptr.positions[j]
-    if p.qty < 0 then
-      local sid = self.sid_of[ffi.string(p.symbol)]
-      local inst = sid and self.inst[sid]
-      if inst and inst.kind == "option" then
-        if inst.right == PUT then
-          secured = secured + inst.strike * inst.multiplier * -p.qty
-        else
-          covered[inst.underlying] = (covered[inst.underlying] or 0) + inst.multiplier * -p.qty
-        end
-      end
-    end
-  end
-  return secured, covered
+  return C.oms_book_secured(self.book, a.index)
 end
 M.commitments = commitments
 
 -- Cash free for new commitments: cash - reserved for working orders - held against
 -- short puts.
 local function free_cash(self, a)
-  local secured = commitments(self, a)
-  return oms.dollars(a.ptr.cash_cents) - a.reserved - secured
+  return oms.dollars(a.ptr.cash_cents) - self.book.acct[a.index].reserved - commitments(self, a)
 end
 
 -- Shares of underlying u that a could still sell or commit: held - being sold -
 -- covering short calls - reserved for working call sells.
 local function free_shares(self, a, u)
-  local _, covered = commitments(self, a)
+  local book, i = self.book, a.index
   local p = a.pos[u]
   local held = p and p.qty or 0
-  return held - (a.pending_sell[u] or 0) - (covered[u] or 0) - (a.cover_reserved[u] or 0)
+  return held - C.oms_book_pending(book, i, u, oms.SELL) - C.oms_book_covered(book, i, u)
+    - C.oms_book_cover_reserved(book, i, u)
 end
 M.free_shares = free_shares
 
@@ -162,7 +148,7 @@ local function option_risk(self, a, o, sid, inst)
     return nil, need, 0
   end
   -- A sell: what it does not close of a long position opens a short.
-  local long_left = max(0, held - (a.pending_sell[sid] or 0))
+  local long_left = max(0, held - C.oms_book_pending(self.book, a.index, sid, oms.SELL))
   local opening = qty - min(qty, long_left)
   if opening <= 0 or self.allow_naked then return nil, 0, 0 end
   if inst.right == PUT then
@@ -243,10 +229,9 @@ local function settle_option(self, sid, inst, u, hooks)
   local spot = self.mark[u]
   local t = inst.expiry_time
   -- Orders on the contract end with it.
-  local w = self.working[sid]
-  while #w > 0 do
-    local k = w[#w]
-    hooks.cancel_order(self, k, "contract expired")
+  local w = self.book.inst[sid]
+  while w.nlist > 0 do
+    hooks.cancel_order(self, w.work[w.nlist - 1], "contract expired")
   end
   local itm = inst.right == CALL and spot - inst.strike or inst.strike - spot
   local exercised = itm >= 0.01 - 1e-9
@@ -264,12 +249,11 @@ local function settle_option(self, sid, inst, u, hooks)
         kind = oms.ledger.expiry
       end
       local close_px = exercised and prem or 0
-      self.fill_time = t
       -- The option leaves.
       f.symbol, f.qty, f.price, f.multiplier, f.commission = inst.symbol, -q, close_px, mult, 0
       f.time, f.ref, f.kind = t, 0, kind
       if C.oms_apply_fill(a.ptr, f, errbuf, ERRLEN) ~= 0 then error("engine: expiry: " .. errmsg()) end
-      hooks.trip(self, a, sid, q, 0, -q, close_px, oms.round_cents(q * close_px * mult), 0)
+      C.oms_book_trip(self.book, a.index, sid, q, 0, -q, close_px, oms.round_cents(q * close_px * mult), 0, t)
       if exercised then
         -- The shares: a call delivers +q x mult (long call buys, short call sells),
         -- a put -q x mult.
@@ -280,8 +264,7 @@ local function settle_option(self, sid, inst, u, hooks)
         f.symbol, f.qty, f.price, f.multiplier, f.commission = self.symbols[u], shares, px, 1, 0
         f.time, f.ref, f.kind = t, 0, kind
         if C.oms_apply_fill(a.ptr, f, errbuf, ERRLEN) ~= 0 then error("engine: " .. inst.symbol .. ": " .. errmsg()) end
-        if a.pos[u] == nil then a.pos[u] = C.oms_account_position(a.ptr, self.symbols[u]) end
-        hooks.trip(self, a, u, before, a.pos[u].qty, shares, px, oms.round_cents(-shares * px), 0)
+        C.oms_book_trip(self.book, a.index, u, before, a.pos[u].qty, shares, px, oms.round_cents(-shares * px), 0, t)
         self.assignments[#self.assignments + 1] = {
           account = a.name, contract = inst.symbol, kind = q > 0 and "exercise" or "assignment",
           contracts = q, shares = shares, strike = inst.strike, underlying_price = spot, time = t,

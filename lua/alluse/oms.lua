@@ -129,6 +129,95 @@ int oms_exec_bar(oms_account *a, oms_order *o, const oms_bar *bar, const oms_fil
                  oms_exec *out, char *err, size_t errlen);
 size_t au_ffi_oms_sizeof(int which);
 size_t au_ffi_oms_offsetof(int which);
+typedef struct oms_order_x {
+  int64_t session_end;
+  double reserve, open, cover;
+  int32_t account, sid, auto_id, working;
+} oms_order_x;
+typedef struct oms_trip {
+  double qty, entry_time, entry_qty, entry_value, exit_qty, exit_value, cash, commission, bar0;
+  int32_t side, open;
+} oms_trip;
+typedef struct oms_trade {
+  double qty, entry_time, entry_price, exit_time, exit_price, bars, gross, commission, pnl;
+  int32_t account, sid, side;
+} oms_trade;
+typedef struct oms_book_event {
+  int32_t kind, k;
+  double qty, price, commission;
+  int64_t time;
+} oms_book_event;
+typedef struct oms_book_inst {
+  char symbol[32];
+  int32_t trigger, right;
+  double strike, multiplier;
+  int32_t *work;
+  int32_t nlist, list_cap;
+} oms_book_inst;
+typedef struct oms_book_slot {
+  int32_t sid, pad;
+  double pending_buy, pending_sell, cover;
+  oms_position *pos;
+  oms_trip trip;
+} oms_book_slot;
+typedef struct oms_book_account {
+  oms_account *acct;
+  double reserved, exposed, exposed_since;
+  int64_t commissions_cents;
+  int32_t nopen, has_options;
+  oms_book_slot *slots;
+  int32_t nslots, slots_cap;
+  int32_t *hash;
+  int32_t hash_cap, pad;
+} oms_book_account;
+typedef struct oms_book {
+  int32_t norders, ntrades;
+  int64_t nfills, commissions_cents;
+  double event, fill_time;
+  int32_t nopen, want_orders, want_fills, nev, ev_cap;
+  double exposed, exposed_since;
+  int32_t max_instruments;
+  int32_t *nwork;
+  double *mark, *barcount;
+  oms_book_inst *inst;
+  oms_book_account *acct;
+  int32_t naccounts, accounts_cap;
+  oms_book_event *ev;
+  oms_order **ord_chunks;
+  oms_order_x **ordx_chunks;
+  oms_trade **trade_chunks;
+  int32_t ord_chunk_count, trade_chunk_count, chunks_cap, trade_chunks_cap;
+  oms_fill_model model;
+  oms_commission comm, opt_comm;
+  int32_t allow_margin, pad;
+} oms_book;
+oms_book *oms_book_new(int32_t max_instruments, const oms_fill_model *m, const oms_commission *equity,
+                       const oms_commission *option, int allow_margin);
+void oms_book_free(oms_book *b);
+int oms_book_add_instrument(oms_book *b, int32_t sid, const char *symbol, int32_t trigger,
+                            int32_t right, double strike, double multiplier, char *err, size_t errlen);
+int32_t oms_book_add_account(oms_book *b, oms_account *a, char *err, size_t errlen);
+oms_order *oms_book_order(oms_book *b, int32_t k);
+oms_order_x *oms_book_order_x(oms_book *b, int32_t k);
+oms_trade *oms_book_trade(oms_book *b, int32_t k);
+oms_book_event *oms_book_event_at(oms_book *b, int32_t i);
+int32_t oms_book_new_order(oms_book *b, int32_t acct, int32_t sid, const char *id, const char *symbol,
+                           int side, int type, int tif, double qty, double limit_price,
+                           double stop_price, int64_t now, char *err, size_t errlen);
+int oms_book_reject(oms_book *b, int32_t k, const char *reason, int64_t now, char *err, size_t errlen);
+int oms_book_accept(oms_book *b, int32_t k, double reserve, double cover, int64_t session_end,
+                    int64_t now, char *err, size_t errlen);
+int oms_book_cancel(oms_book *b, int32_t k, const char *reason, int64_t now, char *err, size_t errlen);
+int32_t oms_book_match(oms_book *b, int32_t sid, const oms_bar *bar, int quoted, double bid,
+                       double ask, char *err, size_t errlen);
+int oms_book_trip(oms_book *b, int32_t acct, int32_t sid, double before, double after,
+                  double signed_qty, double price, double cash, double comm, int64_t time);
+double oms_book_pending(const oms_book *b, int32_t acct, int32_t sid, int side);
+double oms_book_cover_reserved(const oms_book *b, int32_t acct, int32_t u);
+double oms_book_secured(const oms_book *b, int32_t acct);
+double oms_book_covered(const oms_book *b, int32_t acct, int32_t u);
+oms_position *oms_book_position(oms_book *b, int32_t acct, int32_t sid);
+int32_t oms_book_working(const oms_book *b, int32_t acct);
 ]]
 end
 
@@ -174,6 +263,13 @@ for what, fn in pairs(names) do
   end })
 end
 function M.name(what, value) return name_cache[what][value] end
+
+-- A new order book (core/oms/book.h), freed with the engine that holds it.
+function M.new_book(max_instruments, model, comm, opt_comm, allow_margin)
+  local b = C.oms_book_new(max_instruments, model, comm, opt_comm, allow_margin and 1 or 0)
+  if b == nil then error("oms: out of memory creating the order book", 2) end
+  return ffi.gc(b, C.oms_book_free)
+end
 
 -- A new account set, freed with the engine that holds it.
 function M.new_set()

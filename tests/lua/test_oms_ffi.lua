@@ -9,6 +9,8 @@ local structs = {
   { "oms_account", "set" }, { "oms_set", "next_seq" }, { "oms_fill", "kind" },
   { "oms_order", "updated" }, { "oms_bar", "volume" }, { "oms_fill_model", "participation" },
   { "oms_match", "cancel_rest" }, { "oms_commission", "max_percent" }, { "oms_exec", "vetoed" },
+  { "oms_order_x", "working" }, { "oms_trip", "open" }, { "oms_trade", "side" }, { "oms_book_event", "time" },
+  { "oms_book_inst", "list_cap" }, { "oms_book_slot", "trip" }, { "oms_book_account", "pad" }, { "oms_book", "pad" },
 }
 for i, s in ipairs(structs) do
   local name, last = s[1], s[2]
