@@ -346,6 +346,7 @@ function M.run(opts)
       on_day(ctx, date)
       eng:flush()
     end
+    return next_day
   end
 
   local done = 0
@@ -360,17 +361,23 @@ function M.run(opts)
     -- with one feed that is once, and the JIT keeps them in registers (table fields
     -- would be reloaded every bar, as the stores to eng could alias them).
     local cur, fd, ev, tcol, ocol, hcol, lcol, ccol, vcol, b, sid, trades = 0
+    -- What the loop reads, as locals rather than upvalues of run(): a trace entered
+    -- from its head (after every side trace, i.e. every order, every bar where the
+    -- strategy takes its rarer branch) reloads each upvalue with a guard, a local in
+    -- one load.
+    local eng_, book_, mark_, barcount_, nwork_, wd_, ctx_, on_bar_ = eng, book, mark, barcount, nwork, wd, ctx, on_bar
+    local efeed_, eidx_, feeds_, check_, progress_, nday = efeed, eidx, feeds, check, progress, next_day
     for e = 0, nev - 1 do -- the hot loop (tests/lua/test_backtest_jit.lua finds it by this comment)
       local f, i = 1, e
-      if efeed then f, i = efeed[e], eidx[e] end
+      if efeed_ then f, i = efeed_[e], eidx_[e] end
       if f ~= cur then
-        cur, fd = f, feeds[f]
+        cur, fd = f, feeds_[f]
         ev, tcol, ocol, hcol, lcol, ccol, vcol = fd.ev, fd.t, fd.o, fd.h, fd.l, fd.c, fd.v
         b, sid, trades = fd.bar, fd.sid, fd.trades
       end
       local et = ev[i]
-      if et >= next_day then roll(et, tonumber(tcol[i])) end
-      eng.now = et
+      if et >= nday then nday = roll(et, tonumber(tcol[i])) end
+      eng_.now = et
       local close = ccol[i]
       b.time = tonumber(tcol[i])
       b.open, b.high, b.low, b.close, b.volume = ocol[i], hcol[i], lcol[i], close, vcol[i]
@@ -380,27 +387,27 @@ function M.run(opts)
       if trades then -- the engine's per-bar work, inline: match working orders, then mark
         -- book.event (the exposure count's clock) only matters where positions change:
         -- fills in match, settlements at expiry.
-        if nwork[sid] > 0 then
-          book.event = e
-          eng:match(sid, b)
+        if nwork_[sid] > 0 then
+          book_.event = e
+          eng_:match(sid, b)
         end
-        mark[sid] = close
-        barcount[sid] = barcount[sid] + 1
+        mark_[sid] = close
+        barcount_[sid] = barcount_[sid] + 1
         -- Options settle at their expiry time, on their underlying's bar that closes
         -- then (or later), at its close.
-        if et >= eng.next_expiry then
-          book.event = e
-          eng:expire_options(et, sid)
-          eng:flush()
+        if et >= eng_.next_expiry then
+          book_.event = e
+          eng_:expire_options(et, sid)
+          eng_:flush()
         end
       end
-      if on_bar then
-        wd.epoch = wd.epoch + 1
-        on_bar(ctx, b)
+      if on_bar_ then
+        wd_.epoch = wd_.epoch + 1
+        on_bar_(ctx_, b)
       end
       done = e + 1
-      if check then eng:check_invariants() end
-      if progress and band(e, 0xFFFF) == 0 then progress(e, nev) end
+      if check_ then eng_:check_invariants() end
+      if progress_ and band(e, 0xFFFF) == 0 then progress_(e, nev) end
     end
     close_day()
     cur_date = nil
