@@ -5,12 +5,42 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "sys/errmsg.h"
 
 /* Orders and trades live in chunks of CHUNK that never move. */
-#define CHUNK_BITS 10
+#define CHUNK_BITS 13
 #define CHUNK (1 << CHUNK_BITS)
+#define HUGE_PAGE ((size_t)2 << 20)
+
+/* A zeroed chunk of bytes.  Chunks of 2 MiB and more are mapped 2 MiB-aligned and
+ * offered to the kernel for transparent huge pages: a backtest writes every order
+ * once, and in a VM the page faults of 4 KiB pages (one per ten orders) cost more
+ * than everything else the order does.  Where the kernel says no, they are ordinary
+ * pages.  Free with chunk_free(p, bytes). */
+static void *chunk_alloc(size_t bytes)
+{
+    if (bytes < HUGE_PAGE) return calloc(1, bytes);
+    size_t span = bytes + HUGE_PAGE;
+    char *m = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return NULL;
+    char *p = (char *)(((uintptr_t)m + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+    if (p > m) munmap(m, (size_t)(p - m));
+    size_t tail = (size_t)(m + span - (p + bytes));
+    if (tail > 0) munmap(p + bytes, tail);
+#ifdef MADV_HUGEPAGE
+    madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
+static void chunk_free(void *p, size_t bytes)
+{
+    if (!p) return;
+    if (bytes < HUGE_PAGE) free(p);
+    else munmap(p, bytes);
+}
 
 /* ---- small helpers ---- */
 
@@ -126,10 +156,10 @@ void oms_book_free(oms_book *b)
         free(b->acct[i].hash);
     }
     for (int32_t c = 0; c < b->ord_chunk_count; c++) {
-        free(b->ord_chunks[c]);
-        free(b->ordx_chunks[c]);
+        chunk_free(b->ord_chunks[c], CHUNK * sizeof(oms_order));
+        chunk_free(b->ordx_chunks[c], CHUNK * sizeof(oms_order_x));
     }
-    for (int32_t c = 0; c < b->trade_chunk_count; c++) free(b->trade_chunks[c]);
+    for (int32_t c = 0; c < b->trade_chunk_count; c++) chunk_free(b->trade_chunks[c], CHUNK * sizeof(oms_trade));
     free(b->ord_chunks);
     free(b->ordx_chunks);
     free(b->trade_chunks);
@@ -248,11 +278,11 @@ int32_t oms_book_new_order(oms_book *b, int32_t acct, int32_t sid, const char *i
         void *q = realloc(b->ordx_chunks, (size_t)b->chunks_cap * sizeof *b->ordx_chunks);
         if (!q) return au_errf(err, errlen, OMS_ENOMEM, "out of memory for orders");
         b->ordx_chunks = q;
-        oms_order *oc = calloc(CHUNK, sizeof *oc);
-        oms_order_x *xc = calloc(CHUNK, sizeof *xc);
+        oms_order *oc = chunk_alloc(CHUNK * sizeof *oc);
+        oms_order_x *xc = chunk_alloc(CHUNK * sizeof *xc);
         if (!oc || !xc) {
-            free(oc);
-            free(xc);
+            chunk_free(oc, CHUNK * sizeof *oc);
+            chunk_free(xc, CHUNK * sizeof *xc);
             return au_errf(err, errlen, OMS_ENOMEM, "out of memory for orders");
         }
         b->ord_chunks[c] = oc;
@@ -382,7 +412,7 @@ static oms_trade *new_trade(oms_book *b)
     if (c >= b->trade_chunk_count) {
         if (grow((void **)&b->trade_chunks, &b->trade_chunks_cap, c + 1, sizeof *b->trade_chunks) != 0)
             return NULL;
-        oms_trade *tc = calloc(CHUNK, sizeof *tc);
+        oms_trade *tc = chunk_alloc(CHUNK * sizeof *tc);
         if (!tc) return NULL;
         b->trade_chunks[c] = tc;
         b->trade_chunk_count = c + 1;
