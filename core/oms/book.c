@@ -184,6 +184,13 @@ int oms_book_add_instrument(oms_book *b, int32_t sid, const char *symbol, int32_
         return au_errf(err, errlen, OMS_EINVAL, "instrument %s: bad kind, strike or multiplier", symbol);
     oms_book_inst *in = &b->inst[sid];
     if (in->symbol[0] != 0) return au_errf(err, errlen, OMS_EEXIST, "instrument %d is already %s", sid, in->symbol);
+    /* Numbered without gaps (the engine's sids are), so walks over every instrument
+     * can stop at the first unused number. */
+    if (sid > 1 && b->inst[sid - 1].symbol[0] == 0)
+        return au_errf(err, errlen, OMS_EINVAL, "instrument %s: number %d leaves a gap (%d is not added)", symbol, sid,
+                       sid - 1);
+    if (b->inst[trigger].symbol[0] == 0 && trigger != sid)
+        return au_errf(err, errlen, OMS_EINVAL, "instrument %s: its underlying %d is not added", symbol, trigger);
     memcpy(in->symbol, symbol, strlen(symbol) + 1);
     in->trigger = trigger;
     in->right = right;
@@ -320,7 +327,7 @@ int oms_book_accept(oms_book *b, int32_t k, double reserve, double cover, int64_
     oms_order *o = oms_book_order(b, k);
     if (!o) return au_errf(err, errlen, OMS_EINVAL, "oms_book_accept: no order %d", k);
     oms_order_x *x = oms_book_order_x(b, k);
-    if (!valid_sid(b, x->sid) || !(reserve >= 0) || !(cover >= 0) || !isfinite(reserve) || !isfinite(cover))
+    if (!valid_sid(b, x->sid) || b->inst[x->sid].symbol[0] == 0 || !(reserve >= 0) || !(cover >= 0) || !isfinite(reserve) || !isfinite(cover))
         return au_errf(err, errlen, OMS_EINVAL, "order %s: cannot accept (unknown instrument or bad reserve)", o->id);
     oms_book_inst *in = &b->inst[x->sid];
     oms_book_account *a = &b->acct[x->account];
@@ -540,7 +547,9 @@ static oms_position *slot_position(const oms_book *b, const oms_book_account *a,
     return s->pos;
 }
 
-double oms_book_secured(const oms_book *b, int32_t acct)
+/* Over acct's short positions in options of one right (and, when u > 0, on
+ * underlying u): the sum of contracts x multiplier x (strike when by_strike). */
+static double short_options(const oms_book *b, int32_t acct, int right, int32_t u, int by_strike)
 {
     if (!b || !valid_acct(b, acct)) return 0;
     const oms_book_account *a = &b->acct[acct];
@@ -549,27 +558,21 @@ double oms_book_secured(const oms_book *b, int32_t acct)
     for (int32_t i = 0; i < a->nslots; i++) {
         oms_book_slot *s = &a->slots[i];
         const oms_book_inst *in = &b->inst[s->sid];
-        if (in->right != OMS_PUT) continue;
+        if (in->right != right || (u > 0 && in->trigger != u)) continue;
         const oms_position *p = slot_position(b, a, s);
-        if (p && p->qty < 0) sum += in->strike * in->multiplier * -p->qty;
+        if (p && p->qty < 0) sum += (by_strike ? in->strike : 1) * in->multiplier * -p->qty;
     }
     return sum;
 }
 
+double oms_book_secured(const oms_book *b, int32_t acct)
+{
+    return short_options(b, acct, OMS_PUT, 0, 1);
+}
+
 double oms_book_covered(const oms_book *b, int32_t acct, int32_t u)
 {
-    if (!b || !valid_acct(b, acct)) return 0;
-    const oms_book_account *a = &b->acct[acct];
-    double sum = 0;
-    if (!a->has_options) return 0;
-    for (int32_t i = 0; i < a->nslots; i++) {
-        oms_book_slot *s = &a->slots[i];
-        const oms_book_inst *in = &b->inst[s->sid];
-        if (in->right != OMS_CALL || in->trigger != u) continue;
-        const oms_position *p = slot_position(b, a, s);
-        if (p && p->qty < 0) sum += in->multiplier * -p->qty;
-    }
-    return sum;
+    return short_options(b, acct, OMS_CALL, u, 0);
 }
 
 oms_position *oms_book_position(oms_book *b, int32_t acct, int32_t sid)

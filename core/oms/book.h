@@ -147,7 +147,9 @@ oms_book *oms_book_new(int32_t max_instruments, const oms_fill_model *m, const o
 void oms_book_free(oms_book *b);
 
 /* Describe instrument sid: trigger is sid itself for an equity, the underlying's sid
- * for an option; right OMS_EQUITY / OMS_CALL / OMS_PUT; multiplier > 0. */
+ * (already added) for an option; right OMS_EQUITY / OMS_CALL / OMS_PUT; multiplier
+ * > 0.  Instruments are added in order 1, 2, 3...: a number that leaves a gap is an
+ * error. */
 int oms_book_add_instrument(oms_book *b, int32_t sid, const char *symbol, int32_t trigger,
                             int32_t right, double strike, double multiplier, char *err, size_t errlen);
 
@@ -170,7 +172,7 @@ int32_t oms_book_new_order(oms_book *b, int32_t acct, int32_t sid, const char *i
                            double stop_price, int64_t now, char *err, size_t errlen);
 /* Reject new order k with reason (queued as an order event). */
 int oms_book_reject(oms_book *b, int32_t k, const char *reason, int64_t now, char *err, size_t errlen);
-/* Accept new order k: it reserves `reserve` dollars of its account's cash and `cover`
+/* Accept new order k (of an added instrument): it reserves `reserve` dollars of its account's cash and `cover`
  * shares of its underlying, works until session_end (OMS_BOOK_NEVER for gtc/ioc),
  * and joins its instrument's working list. */
 int oms_book_accept(oms_book *b, int32_t k, double reserve, double cover, int64_t session_end,
