@@ -813,7 +813,7 @@ static void test_slots_grow(void)
     fixture f;
     fx_open(&f, 12, NULL, 0, 100000);
     oms_book *b = f.b;
-    char sym[8];
+    char sym[16];
     for (int32_t sid = 2; sid <= 10; sid++) {
         snprintf(sym, sizeof sym, "S%d", (int)sid);
         if (oms_book_add_instrument(b, sid, sym, sid, OMS_EQUITY, 0, 1, err, sizeof err) != OMS_OK)
