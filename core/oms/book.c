@@ -634,7 +634,6 @@ static int execute(oms_book *b, int32_t k, oms_order *o, oms_order_x *x, const o
         b->fill_time = (double)bar->time;
         if (option) a->has_options = 1;
         if (s) {
-            slot_position(b, a, s);
             double signed_qty = o->side == OMS_BUY ? ex.qty : -ex.qty;
             trip_fill(b, x->account, x->sid, &s->trip, ex.pos_before, ex.pos_after, signed_qty, ex.price,
                       oms_cents_to_double(ex.cash_cents), ex.commission);

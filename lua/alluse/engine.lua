@@ -26,7 +26,7 @@ local engine_options = require("alluse.engine_options")
 local C = oms.C
 local errbuf, ERRLEN, errmsg = oms.errbuf, oms.ERRLEN, oms.errmsg
 local type, tonumber, tostring, pairs, ipairs, error = type, tonumber, tostring, pairs, ipairs, error
-local format, floor, abs, max, min = string.format, math.floor, math.abs, math.max, math.min
+local format, abs, max, min = string.format, math.abs, math.max, math.min
 -- "Never": a session end beyond any bar (a finite number: it is stored as an int64).
 local NEVER = 2 ^ 62
 
@@ -113,21 +113,21 @@ function M.new(opts)
   self.allow_naked = opts.allow_naked and true or false
 
   -- Instruments: sid 1..n are the run's symbols (equities); option contracts are
-  -- added after them as they are named (engine_options).  inst[sid] describes one;
-  -- trigger[sid] is the sid whose bars match its orders (itself, or an option's
-  -- underlying).  The book keeps, per sid: nwork, the working orders its bars must
+  -- added after them as they are named (engine_options).  inst[sid] describes one
+  -- (an option's underlying is the sid whose bars match its orders); the book keeps
+  -- the same per sid, and: nwork, the working orders its bars must
   -- match (its own and its options'); mark, the last close (an option's last mid), 0
   -- before the first (prices are > 0, so 0 means none); barcount, bars so far.  FFI
   -- arrays, sized once for every instrument the run may add: the driver keeps them in
   -- locals.
-  self.symbols, self.sid_of, self.inst, self.trigger = {}, {}, {}, {}
+  self.symbols, self.sid_of, self.inst = {}, {}, {}
   local n = #symbols
   self.max_instruments = n + (opts.max_options or 65536)
   local book = oms.new_book(self.max_instruments, self.model, self.comm, self.opt_comm, self.risk.allow_margin)
   self.book = book
   self.mark, self.barcount, self.nwork = book.mark, book.barcount, book.nwork
   for i, s in ipairs(symbols) do
-    self.symbols[i], self.sid_of[s], self.inst[i], self.trigger[i] = s, i, EQUITY, i
+    self.symbols[i], self.sid_of[s], self.inst[i] = s, i, EQUITY
     if C.oms_book_add_instrument(book, i, s, i, 0, 0, 1, errbuf, ERRLEN) ~= 0 then error("engine: " .. errmsg(), 2) end
   end
   self.options_of, self.option_sids, self.has_options = {}, {}, false
@@ -732,7 +732,7 @@ function Engine:check_invariants(full)
     -- short put secured by cash (acceptance and the fill-time checks promise it;
     -- nothing later, a transfer or an assignment, may break it).
     if full and self.book.acct[a.index].has_options ~= 0 and not self.allow_naked then
-      local secured = self:commitments(a)
+      local secured = self:secured_cash(a)
       if secured > 0 and oms.dollars(ptr.cash_cents) < secured - 0.005 then
         error(format("invariant: account %s holds short puts securing %s with %s cash", a.name,
           money(secured), money(oms.dollars(ptr.cash_cents))))

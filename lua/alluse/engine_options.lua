@@ -8,17 +8,15 @@
 -- underlying against the contract's quote at that bar's open (bid for sells, ask for
 -- buys), from the quoter the driver installs (a model or a real chain), and it is
 -- marked at its mid whenever equity is computed.
-local ffi = require("ffi")
 local oms = require("alluse.oms")
 
 local C = oms.C
 local errbuf, ERRLEN, errmsg = oms.errbuf, oms.ERRLEN, oms.errmsg
-local format, abs, min, max, huge = string.format, math.abs, math.min, math.max, math.huge
-local tonumber, ipairs, pcall, require = tonumber, ipairs, pcall, require
+local format, min, max, huge = string.format, math.min, math.max, math.huge
+local ipairs, pcall, require = ipairs, pcall, require
 
 local BUY = oms.BUY
 local LIMIT, STOP_LIMIT = 2, 4
-local ACCEPTED, PARTIALLY_FILLED = oms.ACCEPTED, oms.PARTIALLY_FILLED
 local CALL, PUT = 1, 2
 
 local M = {}
@@ -65,7 +63,6 @@ local function instrument(self, symbol)
     strike = c.strike, right = c.right == "call" and CALL or PUT, right_name = c.right,
     expiry = c.expiry, expiry_time = c.expiry_time, expired = false,
   }
-  self.trigger[n] = u
   if C.oms_book_add_instrument(self.book, n, symbol, u, c.right == "call" and CALL or PUT, c.strike,
       c.multiplier or 100, errbuf, ERRLEN) ~= 0 then
     return nil, errmsg()
@@ -92,17 +89,15 @@ end
 
 -- ---- what an account holds against its short options ----
 
--- Cash held against short puts (strike x multiplier x contracts), summed over a's
--- option positions (the book knows which instruments are puts).
-local function commitments(self, a)
+-- Cash held against a's short puts (strike x multiplier x contracts).
+local function secured_cash(self, a)
   return C.oms_book_secured(self.book, a.index)
 end
-M.commitments = commitments
 
 -- Cash free for new commitments: cash - reserved for working orders - held against
 -- short puts.
 local function free_cash(self, a)
-  return oms.dollars(a.ptr.cash_cents) - self.book.acct[a.index].reserved - commitments(self, a)
+  return oms.dollars(a.ptr.cash_cents) - self.book.acct[a.index].reserved - secured_cash(self, a)
 end
 
 -- Shares of underlying u that a could still sell or commit: held - being sold -
@@ -281,7 +276,7 @@ function M.install(Engine, hooks)
   Engine.option_risk = option_risk
   Engine.free_cash = free_cash
   Engine.free_shares = free_shares
-  Engine.commitments = commitments
+  Engine.secured_cash = secured_cash
   Engine.match_option = function(self, sid, b) return match_option(self, sid, b, hooks.match_list) end
   Engine.mark_options = mark_options
   Engine.expire_options = expire_options
