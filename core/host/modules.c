@@ -5,6 +5,7 @@ const au_c_module au_c_modules[] = {
     {"cjson", luaopen_cjson},
     {"alluse.core.host", luaopen_alluse_core_host},
     {"alluse.core.crypto", luaopen_alluse_core_crypto},
+    {"alluse.core.json", luaopen_alluse_core_json},
     {"alluse.core.readline", luaopen_alluse_core_readline},
     {0, 0},
 };

@@ -17,6 +17,7 @@ extern const au_c_module au_c_modules[];
 int luaopen_cjson(lua_State *L); /* from liblua5.1-cjson; its header is not needed */
 int luaopen_alluse_core_host(lua_State *L);
 int luaopen_alluse_core_crypto(lua_State *L);
+int luaopen_alluse_core_json(lua_State *L);
 int luaopen_alluse_core_readline(lua_State *L);
 
 #endif

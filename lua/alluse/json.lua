@@ -7,7 +7,9 @@
 -- The encoder is written here rather than taken from lua-cjson because Debian's
 -- cjson 2.1.0 caps number precision at 14 digits, which silently corrupts 16-digit
 -- microsecond timestamps and many prices.  Numbers are written as the shortest
--- decimal that reads back to the same double.  Decoding is cjson's C parser, wrapped:
+-- decimal that reads back to the same double.  This file defines the output;
+-- core/sys/json_encode.c writes the same bytes faster and steps aside for anything
+-- this encoder refuses, so errors are named here.  Decoding is cjson's C parser, wrapped:
 -- bad input returns nil, message; integers beyond 2^53 and numbers that overflow are
 -- caught rather than rounded; the few non-JSON numbers cjson tolerates ("1.", "-.5")
 -- are refused.  See docs/json-and-logs.md.
@@ -391,6 +393,22 @@ end
 
 local encode_options = { sorted = true, indent = true, non_finite = true }
 
+-- core/sys/json_encode.c, when the host has it (the binary always does; a plain
+-- LuaJIT running this file for a test does not).
+local fast_encode
+do
+  local ok, core = pcall(require, "alluse.core.json")
+  if ok then fast_encode = core.encode end
+end
+M._lua_only = function(v, opts) -- the Lua encoder alone, for the tests that compare
+  local saved = fast_encode
+  fast_encode = nil
+  local ok, res = pcall(M.encode, v, opts)
+  fast_encode = saved
+  if not ok then error(res, 2) end
+  return res
+end
+
 local function encode(v, opts)
   local st = { buf = new_buffer(), path = {}, depth = 0, active = {} }
   if opts ~= nil then
@@ -414,6 +432,12 @@ local function encode(v, opts)
       error("json.encode: non_finite must be \"error\" or \"null\"", 0)
     end
     st.null_non_finite = nf == "null"
+  end
+  -- The C encoder writes the same bytes; it hands back what it leaves to this one
+  -- (errors, to be named here, and int64 cdata).
+  if fast_encode then
+    local text = fast_encode(v, st.sorted, st.indent, st.null_non_finite, arrays, format_number)
+    if text then return text end
   end
   encode_value(st, v)
   return st.buf:tostring()
