@@ -1,7 +1,7 @@
 -- bench/alluse: what `make run` does — strategies/alluse over the shipped daily bars
 -- of its tickers from 2015 to the last bar with $500,000, options priced every day
 -- by the chain model — timed by part (goal: the whole run under 2 s, stretch 1 s).
---   alluse exec bench/alluse.lua [DATA_DIR]
+--   alluse exec bench/alluse.lua [DATA_DIR [BINARY]]   (BINARY: also time the whole command)
 local backtest = require("alluse.backtest")
 local data = require("alluse.data")
 local clock = require("alluse.time")
@@ -52,3 +52,21 @@ print(string.format("  JSON (streamed)        %7.1f ms", json_ms))
 print(string.format("  HTML report            %7.1f ms", html_ms))
 print(string.format("  total                  %7.1f ms  (goal < 2000 ms, stretch < 1000 ms; best of 3 each)",
   load_ms + run_ms + json_ms + html_ms))
+
+-- The goal is about the whole command, so also time it as `make run` runs it: a fresh
+-- process (start, strategy load, JIT warm-up, the 23 MB JSON and the HTML written to
+-- disk), best of 3.  arg[2]: the binary (bench/run.sh passes it).
+local bin = arg[2]
+if bin then
+  local cmd = { bin, "backtest strategies/alluse" }
+  for _, t in ipairs(tickers) do cmd[#cmd + 1] = "--data " .. dir .. "/" .. t .. "-daily.csv" end
+  local out = os.tmpname()
+  cmd[#cmd + 1] = "--from 2015-01-01 --cash 500000 --param profile=iai --quiet"
+  cmd[#cmd + 1] = "--json " .. out .. ".json --report " .. out .. ".html >/dev/null 2>&1"
+  local line = table.concat(cmd, " ")
+  local wall = best_of(3, function() assert(os.execute(line) == 0, "the backtest command failed: " .. line) end)
+  os.remove(out)
+  os.remove(out .. ".json")
+  os.remove(out .. ".html")
+  print(string.format("  the whole command      %7.1f ms  (a fresh process, files written; goal < 2000 ms)", wall))
+end

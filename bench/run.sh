@@ -25,4 +25,4 @@ ALLUSE_LUA_PATH= "$bin" exec bench/options.lua
 ALLUSE_LUA_PATH= "$bin" exec bench/backtest.lua "$data/store" "$build/bench/sma_ref" "$data/X-1m.bin" "$bin"
 ALLUSE_LUA_PATH= "$bin" exec bench/backtest.lua "$data/store" mem
 ALLUSE_LUA_PATH= "$bin" exec bench/backtest.lua "$data/store" mem json
-ALLUSE_LUA_PATH= "$bin" exec bench/alluse.lua data
+ALLUSE_LUA_PATH= "$bin" exec bench/alluse.lua data "$bin"
