@@ -15,15 +15,11 @@ tmux tzdata
 chromium fonts-dejavu-core
 quantlib-python"
 
-# One dpkg-query for all of them (one per package cost a quarter of a second on
-# every `make run`); a package it does not know is simply not in its output.
-# shellcheck disable=SC2086
-installed=" $(dpkg-query -W -f='${Package} ${Status}\n' $PACKAGES 2>/dev/null |
-  awk '$2 == "install" && $3 == "ok" && $4 == "installed" { printf "%s ", $1 }' || true)"
 missing=""
 for p in $PACKAGES; do
-  case "$installed" in
-    *" $p "*) ;;
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  case "$status" in
+    "install ok installed") ;;
     *) missing="$missing $p" ;;
   esac
 done
