@@ -410,7 +410,7 @@ M._lua_only = function(v, opts) -- the Lua encoder alone, for the tests that com
 end
 
 local function encode(v, opts)
-  local st = { buf = new_buffer(), path = {}, depth = 0, active = {} }
+  local st = { path = {}, depth = 0, active = {} }
   if opts ~= nil then
     if type(opts) ~= "table" then error("json.encode: options must be a table", 0) end
     for k in next, opts do
@@ -439,6 +439,7 @@ local function encode(v, opts)
     local text = fast_encode(v, st.sorted, st.indent, st.null_non_finite, arrays, format_number)
     if text then return text end
   end
+  st.buf = new_buffer() -- only the Lua encoder needs it
   encode_value(st, v)
   return st.buf:tostring()
 end
