@@ -7,5 +7,6 @@ const au_c_module au_c_modules[] = {
     {"alluse.core.crypto", luaopen_alluse_core_crypto},
     {"alluse.core.json", luaopen_alluse_core_json},
     {"alluse.core.readline", luaopen_alluse_core_readline},
+    {"alluse.core.sqlite", luaopen_alluse_core_sqlite},
     {0, 0},
 };

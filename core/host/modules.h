@@ -19,5 +19,6 @@ int luaopen_alluse_core_host(lua_State *L);
 int luaopen_alluse_core_crypto(lua_State *L);
 int luaopen_alluse_core_json(lua_State *L);
 int luaopen_alluse_core_readline(lua_State *L);
+int luaopen_alluse_core_sqlite(lua_State *L);
 
 #endif
