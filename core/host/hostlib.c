@@ -2,8 +2,11 @@
  *
  * build() -> {version, abi, commit, lua_path}; libraries() -> the versions of the
  * libraries linked and actually loaded (run-time, not compile-time, where the
- * library can tell); isatty(fd). */
+ * library can tell); isatty(fd); pid(), hostname(), pid_alive(pid) (whose run a
+ * store row belongs to, and whether that process still exists). */
 #include <curl/curl.h>
+#include <errno.h>
+#include <signal.h>
 #include <lauxlib.h>
 #include <luajit.h>
 #include <libpq-fe.h>
@@ -60,12 +63,38 @@ static int host_isatty(lua_State *L)
     return 1;
 }
 
+static int host_pid(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)getpid());
+    return 1;
+}
+
+static int host_hostname(lua_State *L)
+{
+    char name[256];
+    if (gethostname(name, sizeof name) != 0) name[0] = 0;
+    name[sizeof name - 1] = 0;
+    lua_pushstring(L, name);
+    return 1;
+}
+
+/* kill(pid, 0): EPERM means it exists but is not ours to signal. */
+static int host_pid_alive(lua_State *L)
+{
+    lua_Integer pid = luaL_checkinteger(L, 1);
+    lua_pushboolean(L, pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM));
+    return 1;
+}
+
 int luaopen_alluse_core_host(lua_State *L)
 {
     static const luaL_Reg fns[] = {
         {"build", host_build},
         {"libraries", host_libraries},
         {"isatty", host_isatty},
+        {"pid", host_pid},
+        {"hostname", host_hostname},
+        {"pid_alive", host_pid_alive},
         {NULL, NULL},
     };
     lua_createtable(L, 0, 3);

@@ -8,5 +8,6 @@ const au_c_module au_c_modules[] = {
     {"alluse.core.json", luaopen_alluse_core_json},
     {"alluse.core.readline", luaopen_alluse_core_readline},
     {"alluse.core.sqlite", luaopen_alluse_core_sqlite},
+    {"alluse.core.pg", luaopen_alluse_core_pg},
     {0, 0},
 };

@@ -285,16 +285,25 @@ function M.run(opts)
   local on_start, on_bar, on_fill, on_order, on_day, on_week, on_stop = strat.on_start, strat.on_bar,
     strat.on_fill, strat.on_order, strat.on_day, strat.on_week, strat.on_stop
   local wd = strat.box.wd
+  local recorder = opts.recorder -- alluse.store.runs: the run persisted as it goes (--db)
   eng:set_sink({
     order = function(e, k)
+      if recorder then
+        recorder:order_event(e, k)
+        if not on_order then return end
+      end
       wd.epoch = wd.epoch + 1
       on_order(ctx, e:order_view(k))
     end,
-    fill = function(_, fill)
+    fill = function(e, fill)
+      if recorder then
+        recorder:fill(e, fill)
+        if not on_fill then return end
+      end
       wd.epoch = wd.epoch + 1
       on_fill(ctx, fill)
     end,
-  }, on_order ~= nil, on_fill ~= nil)
+  }, on_order ~= nil or recorder ~= nil, on_fill ~= nil or recorder ~= nil)
 
   local efeed, eidx, nev
   if #feeds == 1 then nev = feeds[1].n else efeed, eidx, nev = merge(feeds) end
@@ -315,8 +324,16 @@ function M.run(opts)
       local n = #a.eq_dates
       if a.eq_dates[n] == cur_date then accts[a.name], flows[a.name] = a.eq_values[n], a.eq_flows[n] end
     end
-    rows[#rows + 1] = { date = cur_date, total = total, accounts = accts, flows = flows }
+    local row = { date = cur_date, total = total, accounts = accts, flows = flows }
+    rows[#rows + 1] = row
     if check then eng:check_invariants(true) end
+    if recorder then
+      local ok, err = recorder:day(eng, row)
+      if not ok then
+        recorder = nil -- no second attempt from the halt path below
+        error("store: " .. tostring(err), 0)
+      end
+    end
   end
   -- et: the event time of the new day's first bar, bar_time: when that bar opened (a
   -- weekly or monthly bar opened days before: the clock then starts at the date's
@@ -437,9 +454,10 @@ function M.run(opts)
   -- what the result itself needs (bench: peak RSS of a 1M-bar run).
   collectgarbage()
   local pause = collectgarbage("setpause", 110)
+  eng.run_counts = { events = done, exposed = eng:exposure(done) } -- for the store (runs.finish)
   local result = M.result(eng, {
     strat = strat, feeds = feeds, rows = rows, cash = cash, from = from, to = to,
-    events = done, exposed = eng:exposure(done), status = ok and "ok" or "error", error = not ok and err or nil,
+    events = done, exposed = eng.run_counts.exposed, status = ok and "ok" or "error", error = not ok and err or nil,
     records = opts.records ~= false,
     options_config = M.options_config(eng, model), assignments = M.assignment_rows(eng),
   })

@@ -15,6 +15,8 @@ local commands = {
   { name = "repl", summary = "interactive LuaJIT prompt with the alluse library loaded" },
   { name = "data", summary = "import CSV market data into the bar store; list what it holds" },
   { name = "backtest", summary = "run a strategy over historical bars and report the results" },
+  { name = "report", summary = "rebuild a stored run's report from the database; list stored runs" },
+  { name = "db", summary = "migrate the database schema, or show its version" },
 }
 M.commands = commands
 

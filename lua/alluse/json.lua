@@ -28,6 +28,7 @@ local M = {}
 -- using it as our sentinel means decoded documents need no second pass to map nulls.
 M.null = cjson.null
 
+local mark_empty_arrays, mark_arrays -- decode{arrays = true}, below
 local decoder = cjson.new()
 decoder.decode_invalid_numbers(false)
 
@@ -564,6 +565,57 @@ end
 
 local big_modes = { error = true, string = true, float = true }
 
+-- decode{arrays = true}: every JSON array comes back marked with json.array, so the
+-- document encodes back to the same text; cjson alone turns [] into a table that
+-- encodes as {}.  An empty array is rewritten to a string no encoder writes (it
+-- holds a control character, always escaped), found again after decoding.
+local EMPTY = "\1alluse:empty-array\1"
+local EMPTY_JSON = '"\\u0001alluse:empty-array\\u0001"'
+
+mark_empty_arrays = function(s)
+  if not find(s, "%[%s*%]") then return s end
+  local out, i, n = {}, 1, #s
+  local last = 1
+  while i <= n do
+    local c = sub(s, i, i)
+    if c == '"' then -- skip the string, escapes included
+      i = i + 1
+      while i <= n do
+        local d = sub(s, i, i)
+        if d == "\\" then i = i + 2 elseif d == '"' then break else i = i + 1 end
+      end
+      i = i + 1
+    elseif c == "[" then
+      local j = match(s, "^%[%s*%]()", i)
+      if j then
+        out[#out + 1] = sub(s, last, i - 1)
+        out[#out + 1] = EMPTY_JSON
+        last, i = j, j
+      else
+        i = i + 1
+      end
+    else
+      i = i + 1
+    end
+  end
+  out[#out + 1] = sub(s, last)
+  return concat(out)
+end
+
+-- Tables whose keys are exactly 1..n came from arrays (object keys are strings).
+mark_arrays = function(v)
+  if v == EMPTY then return M.array() end
+  if type(v) ~= "table" then return v end
+  local n, count = #v, 0
+  for k, x in next, v do
+    count = count + 1
+    local m = mark_arrays(x)
+    if m ~= x then v[k] = m end
+  end
+  if n > 0 and count == n then M.array(v) end
+  return v
+end
+
 -- Bad input is data, not a bug: it returns nil, "json: ..." and never raises.
 function M.decode(s, opts)
   if type(s) ~= "string" then error("json.decode: expects a string, got " .. type(s), 2) end
@@ -571,9 +623,14 @@ function M.decode(s, opts)
   if opts ~= nil then
     if type(opts) ~= "table" then error("json.decode: options must be a table", 2) end
     for k in next, opts do
-      if k ~= "big" then error("json.decode: unknown option '" .. tostring(k) .. "'", 2) end
+      if k ~= "big" and k ~= "arrays" then error("json.decode: unknown option '" .. tostring(k) .. "'", 2) end
     end
     big = opts.big or "error"
+    if opts.arrays then
+      local v, err = M.decode(mark_empty_arrays(s), { big = big })
+      if v == nil then return nil, err end
+      return mark_arrays(v)
+    end
     if not big_modes[big] then error("json.decode: big must be \"error\", \"string\" or \"float\"", 2) end
   end
   -- cjson stops at a NUL byte and would accept "[1]\0garbage"; JSON has no raw NUL.

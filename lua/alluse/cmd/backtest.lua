@@ -5,7 +5,7 @@ local format = string.format
 
 local USAGE = "alluse backtest STRATEGY.lua --data FILE|DIR|SYMBOL=FILE ... [--store DIR] [--from D] [--to D]\n"
   .. "       [--cash N] [--param k=v ...] [--commission MODEL] [--slippage BPS] [--participation F]\n"
-  .. "       [--json FILE] [--report FILE.html] [--trades FILE.csv] [--quiet]"
+  .. "       [--json FILE] [--report FILE.html] [--trades FILE.csv] [--db URL] [--quiet]"
 
 -- ---- loading data ----
 
@@ -223,6 +223,49 @@ end
 
 local LONG_RUN = 200000 -- bars: show a progress bar above this on a terminal
 
+-- sha256 over files' bytes, in the order given (a folder: its .lua files, sorted).
+local function hash_files(paths)
+  local crypto = require("alluse.crypto")
+  local parts = {}
+  for _, p in ipairs(paths) do
+    local list = { p }
+    if is_dir(p) then
+      list = {}
+      local h = io.popen("find '" .. p:gsub("'", "'\\''") .. "' -type f -name '*.lua' 2>/dev/null | LC_ALL=C sort")
+      for f in h:lines() do list[#list + 1] = f end
+      h:close()
+    end
+    for _, f in ipairs(list) do
+      local fh = io.open(f, "rb")
+      if fh then
+        parts[#parts + 1] = f .. "\0" .. crypto.sha256_hex(fh:read("*a"))
+        fh:close()
+      end
+    end
+  end
+  return crypto.sha256_hex(table.concat(parts, "\n"))
+end
+
+-- --db: the store opened and a run row started before the backtest, so a run killed
+-- midway is found and marked incomplete by the next open (docs/storage.md).
+local function start_recording(url, strategy_path, data, params)
+  local store = require("alluse.store")
+  local db, err = store.open(url)
+  if not db then return nil, "backtest: --db " .. tostring(err) end
+  local runs = require("alluse.store.runs")
+  local reaped, rerr = runs.reap(db)
+  if not reaped then return nil, "backtest: --db " .. tostring(rerr) end
+  local sources = {}
+  for _, d in ipairs(data) do sources[#sources + 1] = d.source end
+  local name = strategy_path:gsub("/+$", ""):match("([^/]+)$"):gsub("%.lua$", "")
+  local rec, serr = runs.start(db, {
+    kind = "backtest", strategy = name, strategy_file = strategy_path, params = params,
+    data_hash = hash_files(sources), code_hash = hash_files({ strategy_path }),
+  })
+  if not rec then return nil, "backtest: --db " .. tostring(serr) end
+  return rec, db
+end
+
 local function run(opts, args)
   local strategy_path = args[1]
   if not strategy_path then flags.usage_error("missing STRATEGY.lua") end
@@ -296,6 +339,17 @@ local function run(opts, args)
     iv_series[sym] = series
   end
 
+  local params = parse_params(opts.param)
+  local recorder, db
+  if opts.db then
+    local r, dberr = start_recording(opts.db, strategy_path, data, params)
+    if not r then
+      io.stderr:write(dberr, "\n")
+      return 1
+    end
+    recorder, db = r, dberr
+  end
+
   local backtest = require("alluse.backtest")
   local tty = not opts.quiet and require("alluse.core.host").isatty(2)
   local total = 0
@@ -303,7 +357,7 @@ local function run(opts, args)
   local result, eng_or_err, code = backtest.run {
     strategy = strategy_path, data = data, from = from, to = to,
     cash = opts.cash and number_flag("cash", opts.cash, 0.01) or nil,
-    params = parse_params(opts.param),
+    params = params, recorder = recorder,
     commission = opts.commission and parse_commission(opts.commission) or nil,
     fill = fill, risk = risk, check_invariants = check,
     options = model, chains = chains, iv_series = iv_series, option_commission = option_commission,
@@ -315,6 +369,10 @@ local function run(opts, args)
     log = function(msg) if not opts.quiet then io.stderr:write(msg, "\n") end end,
   }
   local eng, err = eng_or_err, eng_or_err
+  if not result and recorder then
+    db:exec("UPDATE runs SET status = 'error', error = ?, ended_at = ? WHERE id = ?", tostring(eng_or_err),
+      require("alluse.time").now(), recorder.id)
+  end
   if not result then
     -- A --param the strategy does not take, or of the wrong type, is a usage error.
     if code == "EPARAM" then flags.usage_error("%s", (err:gsub("\n.*", ""))) end
@@ -345,10 +403,21 @@ local function run(opts, args)
       failed = true
     end
   end
+  local stored
+  if recorder then
+    local id, serr = recorder:finish(eng, result, eng.run_counts)
+    if not id then
+      io.stderr:write(format("backtest: --db %s: %s\n", db.url, tostring(serr)))
+      failed = true
+    else
+      stored = format("  stored      run %d in %s\n", id, db.url)
+    end
+    db:close()
+  end
   out(opts.report, "report", function() return require("alluse.report.html").render(result) end)
   out(opts.trades, "trades", function() return trades_csv(result) end)
   if result.status == "error" then io.stderr:write("backtest: strategy halted: ", result.error, "\n") end
-  if not opts.quiet then io.stdout:write(summary_text(result)) end
+  if not opts.quiet then io.stdout:write(summary_text(result), stored or "") end
   if result.status ~= "ok" or failed then return 1 end
   return 0
 end
@@ -395,6 +464,7 @@ return {
     { name = "json", arg = "FILE", help = "write the full result as JSON (docs/results.md)" },
     { name = "report", arg = "FILE", help = "write the HTML report" },
     { name = "trades", arg = "FILE", help = "write the round trips as CSV" },
+    { name = "db", arg = "URL", help = "also store the run: sqlite:PATH or postgres://... (docs/storage.md)" },
     { name = "check-invariants", help = "check cash = sum of the ledger and equity after every bar (slow)" },
     { name = "quiet", short = "q", help = "print nothing but errors" },
   },

@@ -1,0 +1,374 @@
+-- alluse.store: one storage interface over the two drivers (docs/storage.md).
+--
+--   local store = require("alluse.store")
+--   local db, err, code = store.open("sqlite:alluse.db")       -- or postgres://..., or nil:
+--                                                              -- $ALLUSE_DB, else sqlite:alluse.db
+--   db:exec("INSERT INTO kv (scope, key, value, updated) VALUES (?, ?, ?, ?)", s, k, v, t) -> affected
+--   local rows = db:query("SELECT * FROM runs WHERE id = ?", id)   -- array of name -> value
+--   local row = db:one("SELECT ...", ...)                           -- first row or nil
+--   db:transaction(function() ... end)      -- BEGIN/COMMIT, ROLLBACK when fn raises or fails
+--   db:insert("equity", { "run_id", "account", ... }, rows)   -- bulk: SQLite insert_rows, PostgreSQL COPY
+--   db:close()
+--
+-- Statements are written once with `?` placeholders; for PostgreSQL they become $1,
+-- $2, ... here.  Values are never spliced into SQL text: every value goes as a
+-- parameter.  SQL NULL reads back as store.null (== json.null).
+--
+-- Failures return nil, message, code (the drivers' codes: ECONSTRAINT, ETIMEDOUT,
+-- ECONNECTION, ESQL, EBUSY, EIO, ECLOSED, EDB).  PostgreSQL connections that drop are
+-- reopened with exponential backoff and jitter: a statement outside a transaction is
+-- retried once the connection is back, and db:transaction(fn) runs fn again from its
+-- start (so fn must be safe to repeat: our writers use keys with ON CONFLICT DO NOTHING
+-- or upserts).  Nothing is acknowledged before its COMMIT returned.
+local json = require("alluse.json")
+
+local type, tostring, tonumber, select, error, pcall, ipairs = type, tostring, tonumber, select, error, pcall, ipairs
+local format, gsub, find, sub, match = string.format, string.gsub, string.find, string.sub, string.match
+
+local M = {}
+M.null = json.null
+M.DEFAULT_URL = "sqlite:alluse.db"
+
+-- ---- URLs ----
+
+-- The text of a URL fit to print: a password is replaced by ***.
+function M.redact(url)
+  return (gsub(tostring(url), "^(%a[%w+.-]*://[^:/@]*:)[^@]*@", "%1***@"))
+end
+
+local function query_params(q)
+  local out = {}
+  for k, v in (q or ""):gmatch("([^&=]+)=([^&]*)") do out[k] = v end
+  return out
+end
+
+-- Our own URL parameters (not libpq's): taken out before the URL reaches libpq.
+local PG_OWN = { statement_timeout = true, reconnect_ms = true }
+
+-- url -> { kind = "sqlite", path, opts } | { kind = "postgres", conninfo, statement_timeout, reconnect_ms }
+-- | nil, message
+function M.parse_url(url)
+  if type(url) ~= "string" or url == "" then return nil, "storage URL is empty" end
+  local path = match(url, "^sqlite:(.*)$")
+  if path then
+    local p, q = match(path, "^([^?]*)%??(.*)$")
+    if p == "" then return nil, format("storage URL '%s': no file after sqlite:", url) end
+    local qp = query_params(q)
+    local opts = {}
+    for k, v in pairs(qp) do
+      if k == "busy_timeout" then
+        opts.busy_timeout_ms = tonumber(v)
+        if not opts.busy_timeout_ms or opts.busy_timeout_ms < 0 then
+          return nil, format("storage URL '%s': busy_timeout must be milliseconds", url)
+        end
+      elseif k == "synchronous" then
+        if v ~= "full" and v ~= "normal" and v ~= "off" then
+          return nil, format("storage URL '%s': synchronous must be full, normal or off", url)
+        end
+        opts.synchronous = v
+      else
+        return nil, format("storage URL '%s': unknown parameter '%s' (busy_timeout, synchronous)", url, k)
+      end
+    end
+    return { kind = "sqlite", path = p, opts = opts }
+  end
+  if match(url, "^postgres://") or match(url, "^postgresql://") then
+    local base, q = match(url, "^([^?]*)%??(.*)$")
+    local keep, out = {}, { kind = "postgres", statement_timeout = 30000, reconnect_ms = 30000 }
+    for part in q:gmatch("[^&]+") do
+      local k, v = match(part, "^([^=]+)=(.*)$")
+      if k and PG_OWN[k] then
+        local n = tonumber(v)
+        if not n or n < 0 then return nil, format("storage URL '%s': %s must be milliseconds", M.redact(url), k) end
+        out[k] = n
+      else
+        keep[#keep + 1] = part
+      end
+    end
+    out.conninfo = #keep > 0 and (base .. "?" .. table.concat(keep, "&")) or base
+    return out
+  end
+  return nil, format("unknown storage URL '%s' (sqlite:PATH or postgres://USER@HOST:PORT/DB)", M.redact(url))
+end
+
+-- The URL to use: the given one, else $ALLUSE_DB, else the default.
+function M.url(given)
+  if given and given ~= "" then return given end
+  local env = os.getenv("ALLUSE_DB")
+  if env and env ~= "" then return env end
+  return M.DEFAULT_URL
+end
+
+-- ---- placeholders ----
+
+-- `?` -> $1, $2 ... outside quoted strings, identifiers and comments.
+local numbered_cache = setmetatable({}, { __mode = "k" })
+local function numbered(sql)
+  local hit = numbered_cache[sql]
+  if hit then return hit end
+  local out, n, i, last, len = {}, 0, 1, 1, #sql
+  while i <= len do
+    local c = sub(sql, i, i)
+    if c == "'" or c == '"' then
+      local j = find(sql, c, i + 1, true)
+      i = (j or len) + 1
+    elseif c == "-" and sub(sql, i + 1, i + 1) == "-" then
+      i = (find(sql, "\n", i, true) or len) + 1
+    elseif c == "?" then
+      n = n + 1
+      out[#out + 1] = sub(sql, last, i - 1)
+      out[#out + 1] = "$" .. n
+      i = i + 1
+      last = i
+    else
+      i = i + 1
+    end
+  end
+  out[#out + 1] = sub(sql, last)
+  local s = table.concat(out)
+  numbered_cache[sql] = s
+  return s
+end
+M._numbered = numbered
+
+local function params_of(...)
+  local n = select("#", ...)
+  if n == 1 and type((...)) == "table" and (...) ~= json.null then return (...) end
+  return { n = n, ... }
+end
+
+local function check_ident(name, what)
+  if type(name) ~= "string" or not match(name, "^[%a_][%w_]*$") then
+    error(format("store: %s must be a plain identifier, got %s", what, tostring(name)), 3)
+  end
+end
+
+-- ---- the database object ----
+
+local DB = {}
+DB.__index = DB
+
+local function sleep_ms(ms)
+  -- No loop to yield to here (the synchronous path): a plain sleep.
+  os.execute(format("sleep %.3f", ms / 1000))
+end
+
+-- PostgreSQL: open again after a drop, doubling the wait from 50 ms up to 2 s, each
+-- wait jittered to 50..100 % so many clients do not knock in step; give up after
+-- reconnect_ms.
+local function reconnect(self)
+  local pg = require("alluse.core.pg")
+  local deadline = require("alluse.time").monotonic() + self.reconnect_ms * 1000
+  local wait = 50
+  local last_err
+  while true do
+    if self.conn then self.conn:close() end
+    local conn, err = pg.connect(self.conninfo)
+    if conn then
+      self.conn = conn
+      local ok, serr, scode = self:_session_setup()
+      if ok then
+        self.reconnects = self.reconnects + 1
+        return true
+      end
+      err = serr
+      if scode ~= "ECONNECTION" then return nil, serr, scode end
+    end
+    last_err = err
+    if require("alluse.time").monotonic() >= deadline then
+      return nil, format("%s: gave up reconnecting after %d ms: %s", self.url, self.reconnect_ms, tostring(last_err)),
+        "ECONNECTION"
+    end
+    sleep_ms(wait * (0.5 + 0.5 * math.random()))
+    wait = math.min(wait * 2, 2000)
+  end
+end
+
+function DB:_session_setup()
+  if self.kind ~= "postgres" then return true end
+  return self.conn:exec(format("SET statement_timeout = %d", self.statement_timeout))
+end
+
+-- Runs driver method `method` with SQL and params; PostgreSQL reconnects and retries
+-- when the connection dropped and no transaction is open (a transaction is retried
+-- whole by db:transaction).
+function DB:_call(method, sql, params, extra)
+  local conn = self.conn
+  if not conn then return nil, "store: the database is closed", "ECLOSED" end
+  if self.kind == "postgres" then sql = numbered(sql) end
+  local a, b, c = conn[method](conn, sql, params, extra)
+  if a == nil and c == "ECONNECTION" and self.kind == "postgres" and self.depth == 0 then
+    local ok, err, code = reconnect(self)
+    if not ok then return nil, err, code end
+    a, b, c = self.conn[method](self.conn, sql, params, extra)
+  end
+  return a, b, c
+end
+
+function DB:exec(sql, ...)
+  return self:_call("exec", sql, params_of(...))
+end
+
+function DB:query(sql, ...)
+  return self:_call("query", sql, params_of(...))
+end
+
+function DB:one(sql, ...)
+  local rows, err, code = self:_call("query", sql, params_of(...))
+  if not rows then return nil, err, code end
+  return rows[1]
+end
+
+-- Several statements without parameters (schema migrations).
+function DB:exec_script(sql)
+  if not self.conn then return nil, "store: the database is closed", "ECLOSED" end
+  return self.conn:exec_script(sql)
+end
+
+-- Bulk insert of rows (arrays in the order of columns) into table `tbl`.  conflict:
+-- nil (a duplicate is an error) or "ignore" (rows whose key exists are skipped).
+function DB:insert(tbl, columns, rows, conflict)
+  check_ident(tbl, "table")
+  for _, c in ipairs(columns) do check_ident(c, "column") end
+  if #rows == 0 then return 0 end
+  local cols = table.concat(columns, ", ")
+  if self.kind == "postgres" and conflict == nil then
+    return self:_call("copy_rows", format("COPY %s (%s) FROM STDIN", tbl, cols), rows, #columns)
+  end
+  local marks = ("?, "):rep(#columns):sub(1, -3)
+  local verb = (conflict == "ignore" and self.kind == "sqlite") and "INSERT OR IGNORE" or "INSERT"
+  local tail = (conflict == "ignore" and self.kind == "postgres") and " ON CONFLICT DO NOTHING" or ""
+  return self:_call("insert_rows", format("%s INTO %s (%s) VALUES (%s)%s", verb, tbl, cols, marks, tail), rows,
+    #columns)
+end
+
+-- Insert-or-update of many rows keyed by `keys` (a subset of columns): the other
+-- columns take the new values.  Rows repeating a key within the call: the last wins.
+-- SQLite runs one prepared statement per row; PostgreSQL COPYs into a temporary table
+-- and merges it in one statement (a statement per row costs a round trip each).
+function DB:upsert(tbl, columns, keys, rows)
+  check_ident(tbl, "table")
+  local is_key, key_pos = {}, {}
+  for _, k in ipairs(keys) do is_key[k] = true end
+  local sets = {}
+  for i, c in ipairs(columns) do
+    check_ident(c, "column")
+    if is_key[c] then key_pos[#key_pos + 1] = i else sets[#sets + 1] = format("%s = excluded.%s", c, c) end
+  end
+  if #rows == 0 then return 0 end
+  -- Last row per key.
+  local last, order = {}, {}
+  for _, r in ipairs(rows) do
+    local parts = {}
+    for j, p in ipairs(key_pos) do parts[j] = tostring(r[p]) end
+    local k = table.concat(parts, "\0")
+    if not last[k] then order[#order + 1] = k end
+    last[k] = r
+  end
+  local uniq = {}
+  for i, k in ipairs(order) do uniq[i] = last[k] end
+  local cols, keycols = table.concat(columns, ", "), table.concat(keys, ", ")
+  local conflict = format("ON CONFLICT (%s) DO %s", keycols,
+    #sets > 0 and ("UPDATE SET " .. table.concat(sets, ", ")) or "NOTHING")
+  if self.kind == "sqlite" then
+    local marks = ("?, "):rep(#columns):sub(1, -3)
+    return self:_call("insert_rows", format("INSERT INTO %s (%s) VALUES (%s) %s", tbl, cols, marks, conflict),
+      uniq, #columns)
+  end
+  return self:transaction(function()
+    local stage = "alluse_stage_" .. tbl
+    local ok, err, code = self:exec(format("CREATE TEMP TABLE IF NOT EXISTS %s (LIKE %s) ON COMMIT DELETE ROWS",
+      stage, tbl))
+    if not ok then return nil, err, code end
+    ok, err, code = self:_call("copy_rows", format("COPY %s (%s) FROM STDIN", stage, cols), uniq, #columns)
+    if not ok then return nil, err, code end
+    ok, err, code = self:exec(format("INSERT INTO %s (%s) SELECT %s FROM %s %s", tbl, cols, cols, stage, conflict))
+    if not ok then return nil, err, code end
+    return self:exec(format("DELETE FROM %s", stage)) and #uniq
+  end)
+end
+
+-- fn runs inside BEGIN ... COMMIT and its results are returned; when it raises, or
+-- returns nil, message[, code], the transaction is rolled back and that comes back as
+-- nil, message, code.  Nested calls join the outer transaction.  On PostgreSQL a
+-- dropped connection reopens and fn runs again, up to 3 times.
+function DB:transaction(fn, ...)
+  if self.depth > 0 then return fn(...) end
+  local attempts = 0
+  while true do
+    attempts = attempts + 1
+    local ok, err, code = self:_call("exec", self.kind == "sqlite" and "BEGIN IMMEDIATE" or "BEGIN", {})
+    if not ok then return nil, err, code end
+    self.depth = 1
+    -- A repeat after a dropped connection may follow a COMMIT that did happen (only
+    -- its answer was lost): writers then skip rows already there (db.retrying).
+    self.retrying = attempts > 1
+    local res = { pcall(fn, ...) }
+    self.depth, self.retrying = 0, false
+    local failed, ferr, fcode
+    if not res[1] then
+      failed, ferr, fcode = true, tostring(res[2]), "EDB"
+    elseif res[2] == nil and res[3] ~= nil then
+      failed, ferr, fcode = true, res[3], res[4]
+    end
+    if not failed then
+      local cok, cerr, ccode = self.conn:exec("COMMIT")
+      if cok then return select(2, unpack(res, 1, table.maxn(res))) end
+      failed, ferr, fcode = true, cerr, ccode
+    else
+      self.conn:exec("ROLLBACK")
+    end
+    if not (fcode == "ECONNECTION" and self.kind == "postgres" and attempts < 3) then
+      return nil, ferr, fcode
+    end
+    local rok, rerr, rcode = reconnect(self)
+    if not rok then return nil, rerr, rcode end
+  end
+end
+
+function DB:close()
+  if self.conn then self.conn:close() end
+  self.conn = nil
+end
+
+function DB:__tostring() return format("store(%s)", self.url) end
+
+-- ---- opening ----
+
+-- store.open([url [, opts]]) -> db | nil, message, code.  opts.migrate: true (bring
+-- the schema up to date), "check" (refuse a schema that is not current), false (neither).
+function M.open(url, opts)
+  url = M.url(url)
+  opts = opts or {}
+  local spec, perr = M.parse_url(url)
+  if not spec then return nil, perr, "EURL" end
+  local self = setmetatable({ kind = spec.kind, url = M.redact(url), depth = 0, reconnects = 0 }, DB)
+  if spec.kind == "sqlite" then
+    local conn, err, code = require("alluse.core.sqlite").open(spec.path, spec.opts)
+    if not conn then return nil, err, code end
+    self.conn, self.path = conn, spec.path
+  else
+    self.conninfo, self.statement_timeout, self.reconnect_ms = spec.conninfo, spec.statement_timeout,
+      spec.reconnect_ms
+    local conn, err, code = require("alluse.core.pg").connect(spec.conninfo)
+    if not conn then return nil, format("%s: %s", self.url, err), code end
+    self.conn = conn
+    local ok, serr, scode = self:_session_setup()
+    if not ok then conn:close() return nil, serr, scode end
+  end
+  -- The embedded SQLite file is brought up to date on open; a shared PostgreSQL is
+  -- migrated by `alluse db migrate` (a deploy's migration Job), and only checked here.
+  local migrate = opts.migrate
+  if migrate == nil then migrate = spec.kind == "sqlite" and true or "check" end
+  local schema = require("alluse.store.schema")
+  if migrate == true then
+    local ok, err, code = schema.migrate(self)
+    if not ok then self:close() return nil, err, code end
+  elseif migrate == "check" then
+    local err, code = schema.check(self)
+    if err then self:close() return nil, err, code end
+  end
+  return self
+end
+
+return M

@@ -1,0 +1,491 @@
+-- alluse.store.runs: a run in the database — written while it runs, read back for
+-- reports (docs/storage.md).
+--
+--   local rec = runs.start(db, { kind = "backtest", strategy = ..., params = ..., ... })
+--   rec:order_event(eng, k) / rec:fill(eng, fill)     -- from the engine's sink
+--   rec:day(eng, row)                                 -- after each day's equity row
+--   rec:finish(eng, result)                           -- the end: status, trades, positions
+--   local result = runs.load(db, id, { account = ..., from = ..., to = ... })
+--
+-- Writes are batched: rec:day() commits what happened since the last commit once
+-- FLUSH_US of wall time has passed, in one transaction, always at a day's end.  So
+-- the database always holds a run up to the end of some day, never half a day, and a
+-- process killed mid-run leaves a consistent prefix whose run is still `running`;
+-- runs.reap() (at every store open) marks such a run `incomplete` once its process
+-- is gone.
+local ffi = require("ffi")
+local json = require("alluse.json")
+local time = require("alluse.time")
+local oms = require("alluse.oms")
+local stats = require("alluse.report.stats")
+
+local type, tonumber, tostring, pairs, ipairs = type, tonumber, tostring, pairs, ipairs
+local format = string.format
+local null = json.null
+
+local M = {}
+
+local FLUSH_US = 500000
+M.FLUSH_US = FLUSH_US
+
+local FINAL = { filled = true, canceled = true, rejected = true, expired = true }
+
+local function host() return require("alluse.core.host") end
+local function nn(v) if v == nil then return null end return v end
+local function iso(us) return time.format(us) end
+
+-- ---- writing ----
+
+local Rec = {}
+Rec.__index = Rec
+
+-- Starts a run: its row, status running.  spec: kind, strategy, strategy_file,
+-- params (table), data_hash, code_hash, meta (table, may be filled in at finish).
+function M.start(db, spec)
+  local h = host()
+  local now = time.now()
+  local ok, err, code = db:exec("INSERT INTO runs (kind, strategy, strategy_file, params, data_hash, code_hash, "
+    .. "status, started_at, host, pid, alluse_version) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)",
+    spec.kind, spec.strategy, nn(spec.strategy_file), json.encode(spec.params or {}, { sorted = true }),
+    nn(spec.data_hash), nn(spec.code_hash), now, h.hostname(), h.pid(), require("alluse.version").version)
+  if not ok then return nil, err, code end
+  local row, qerr, qcode = db:one("SELECT MAX(id) AS id FROM runs WHERE pid = ? AND host = ? AND started_at = ?",
+    h.pid(), h.hostname(), now)
+  if not row then return nil, qerr, qcode end
+  return setmetatable({
+    db = db, id = tonumber(row.id), first_open = 1, ledger_done = {}, journal_done = {},
+    events = {}, fills = {}, event_seq = 0, fill_seq = 0, equity = {}, weeks = {}, protocol_seq = 0,
+    last_flush = time.monotonic(), accounts_seen = 0,
+  }, Rec)
+end
+
+function Rec:order_event(eng, k)
+  local o = eng:order_at(k)
+  self.event_seq = self.event_seq + 1
+  self.events[#self.events + 1] = { self.id, self.event_seq, ffi.string(o.id), eng.now,
+    oms.name("status", o.status), o.filled_qty, o.avg_price, ffi.string(o.reason) }
+end
+
+function Rec:fill(eng, f)
+  self.fill_seq = self.fill_seq + 1
+  self.fills[#self.fills + 1] = { self.id, self.fill_seq, f.order_id, f.account, f.symbol, f.side, f.qty,
+    f.price, f.commission, f.time }
+end
+
+function Rec:day(eng, row)
+  local id = self.id
+  local eq = self.equity
+  eq[#eq + 1] = { id, "", row.date, row.total, row.flows.total }
+  for _, a in ipairs(eng.accounts) do
+    local v = row.accounts[a.name]
+    if v then eq[#eq + 1] = { id, a.name, row.date, v, row.flows[a.name] } end
+  end
+  if time.monotonic() - self.last_flush >= FLUSH_US then
+    local ok, err, code = self:flush(eng)
+    if not ok then return nil, err, code end
+  end
+  return true
+end
+
+local ORDER_COLS = { "run_id", "seq", "client_order_id", "account", "symbol", "side", "type", "tif", "qty",
+  "limit_price", "stop_price", "status", "reason", "filled_qty", "avg_price", "created", "updated" }
+local ACCOUNT_COLS = { "run_id", "name", "seq", "parent", "kind", "status", "initial_cash", "created_at",
+  "exposed_bars", "commissions" }
+
+local function order_row(id, eng, k)
+  local o = eng:order_at(k)
+  return { id, k, ffi.string(o.id), ffi.string(o.account), ffi.string(o.symbol), oms.name("side", o.side),
+    oms.name("type", o.type), oms.name("tif", o.tif), o.qty, o.limit_price, o.stop_price,
+    oms.name("status", o.status), ffi.string(o.reason), o.filled_qty, o.avg_price, tonumber(o.created),
+    tonumber(o.updated) }
+end
+
+-- The rows a flush writes, taken from the engine since the last flush.
+function Rec:_collect(eng, events_done)
+  local id = self.id
+  local orders = {}
+  local n = eng:norders()
+  for k = self.first_open, n do orders[#orders + 1] = order_row(id, eng, k) end
+  local first_open = self.first_open
+  while first_open <= n and FINAL[oms.name("status", eng:order_at(first_open).status)] do
+    first_open = first_open + 1
+  end
+  local ledger = {}
+  for _, a in ipairs(eng.accounts) do
+    local ptr = a.ptr
+    local from = self.ledger_done[a.name] or 0
+    for j = from, tonumber(ptr.nledger) - 1 do
+      local p = ptr.ledger[j]
+      local kind = oms.name("ledger", p.kind)
+      local ref = tonumber(p.ref)
+      local order_ref = (kind == "fill" or kind == "commission") and ref > 0 and ref <= n
+      ledger[#ledger + 1] = { id, tonumber(p.seq), a.name, tonumber(p.time), kind, ffi.string(p.symbol),
+        tonumber(p.amount_cents) / 100, tonumber(p.balance_cents) / 100,
+        order_ref and ffi.string(eng:order_at(ref).id) or null, (not order_ref and ref ~= 0) and ref or null }
+    end
+  end
+  local accounts = {}
+  for i, a in ipairs(eng.accounts) do
+    accounts[#accounts + 1] = { id, a.name, i, nn(a.parent), a.parent and "fork" or "main", a.status, a.initial,
+      null, eng:exposure(events_done or 0, a), eng:commissions(a) }
+  end
+  -- The journal: each stream's new rows, streams in name order (deterministic).
+  local protocol, weeks = {}, {}
+  local names = {}
+  for name in pairs(eng.journal) do names[#names + 1] = name end
+  table.sort(names)
+  for _, name in ipairs(names) do
+    local rows = eng.journal[name]
+    for i = (self.journal_done[name] or 0) + 1, #rows do
+      local r = rows[i]
+      local body = {}
+      for k2, v in pairs(r) do if k2 ~= "time" then body[k2] = v end end
+      self.protocol_seq = self.protocol_seq + 1
+      protocol[#protocol + 1] = { id, self.protocol_seq, name, r.time, json.encode(body, { sorted = true }) }
+      if name == "weeks" and type(r.week) == "string" and type(r.account) == "string"
+        and type(r.ticker) == "string" then
+        weeks[#weeks + 1] = { id, r.week, r.account, r.ticker, nn(r.mode), nn(r.type) }
+      end
+    end
+  end
+  return {
+    orders = orders, first_open = first_open, ledger = ledger, accounts = accounts, protocol = protocol,
+    weeks = weeks,
+  }
+end
+
+-- Everything new, in one transaction; the bookmarks move only once it committed.
+function Rec:flush(eng, events_done)
+  local c = self:_collect(eng, events_done)
+  local db = self.db
+  local events, fills, equity = self.events, self.fills, self.equity
+  local ok, err, code = db:transaction(function()
+    -- New rows only, so the bulk path (COPY on PostgreSQL); "ignore" when repeating.
+    local mode = db.retrying and "ignore" or nil
+    local steps = {
+      function() return db:upsert("orders", ORDER_COLS, { "run_id", "client_order_id" }, c.orders) end,
+      function() return db:insert("order_events", { "run_id", "seq", "client_order_id", "time", "status",
+        "filled_qty", "avg_price", "reason" }, events, mode) end,
+      function() return db:insert("fills", { "run_id", "seq", "client_order_id", "account", "symbol", "side",
+        "qty", "price", "commission", "time" }, fills, mode) end,
+      function() return db:insert("ledger", { "run_id", "seq", "account", "time", "kind", "symbol", "amount",
+        "balance", "ref_order", "ref_num" }, c.ledger, mode) end,
+      function() return db:upsert("accounts", ACCOUNT_COLS, { "run_id", "name" }, c.accounts) end,
+      function() return db:insert("equity", { "run_id", "account", "date", "equity", "flow" }, equity, mode) end,
+      function() return db:insert("protocol_events", { "run_id", "seq", "stream", "time", "body" }, c.protocol, mode) end,
+      function() return db:upsert("weeks", { "run_id", "week", "account", "ticker", "mode", "type" },
+        { "run_id", "week", "account", "ticker" }, c.weeks) end,
+    }
+    for _, step in ipairs(steps) do
+      local sok, serr, scode = step()
+      if not sok then return nil, serr, scode end
+    end
+    return true
+  end)
+  if not ok then return nil, err, code end
+  self.first_open = c.first_open
+  for _, a in ipairs(eng.accounts) do self.ledger_done[a.name] = tonumber(a.ptr.nledger) end
+  for name, rows in pairs(eng.journal) do self.journal_done[name] = #rows end
+  self.events, self.fills, self.equity = {}, {}, {}
+  self.last_flush = time.monotonic()
+  return true
+end
+
+-- The end of the run: what is left, the closing rows (trades, positions, assignments)
+-- and the run's status, in one transaction after the last flush.
+function Rec:finish(eng, result, extra)
+  local ok, err, code = self:flush(eng, extra.events)
+  if not ok then return nil, err, code end
+  local db, id = self.db, self.id
+  local trades, positions, assignments = {}, {}, {}
+  for _, t in ipairs(result.trades) do
+    trades[#trades + 1] = { id, t.id, t.account, t.symbol, t.side, t.qty, (time.parse(t.entry_time)),
+      t.entry_price, (time.parse(t.exit_time)), t.exit_price, t.bars, t.gross, t.commission, t.pnl }
+  end
+  for i, p in ipairs(result.positions) do
+    positions[#positions + 1] = { id, p.account, p.symbol, i, p.qty, p.avg_cost, p.mark, p.value, eng.now }
+  end
+  for i, a in ipairs(result.assignments) do
+    assignments[#assignments + 1] = { id, i, a.account, a.contract, a.kind, a.contracts, a.shares, a.strike,
+      a.underlying_price, (time.parse(a.time)) }
+  end
+  local meta = {
+    strategy = result.strategy, config = result.config, events = extra.events, exposed = extra.exposed,
+    commissions = result.summary.commissions,
+  }
+  return db:transaction(function()
+    local mode = db.retrying and "ignore" or nil
+    local steps = {
+      function() return db:insert("trades", { "run_id", "id", "account", "symbol", "side", "qty", "entry_time",
+        "entry_price", "exit_time", "exit_price", "bars", "gross", "commission", "pnl" }, trades, mode) end,
+      function() return db:insert("positions", { "run_id", "account", "symbol", "seq", "qty", "avg_cost", "mark",
+        "value", "updated" }, positions, mode) end,
+      function() return db:insert("assignments", { "run_id", "seq", "account", "contract", "kind", "contracts",
+        "shares", "strike", "underlying_price", "time" }, assignments, mode) end,
+      function() return db:exec("UPDATE runs SET status = ?, error = ?, ended_at = ?, meta = ? WHERE id = ?",
+        result.status, nn(result.error), time.now(), json.encode(meta, { sorted = true }), id) end,
+    }
+    for _, step in ipairs(steps) do
+      local sok, serr, scode = step()
+      if not sok then return nil, serr, scode end
+    end
+    return id
+  end)
+end
+
+-- ---- runs left behind ----
+
+-- Marks `incomplete` every run still `running` whose process, on this host, is gone
+-- (killed, crashed).  Returns how many.  A run of another host is left alone: this
+-- process cannot tell whether it lives.
+function M.reap(db)
+  local h = host()
+  local rows, err, code = db:query("SELECT id, pid FROM runs WHERE status = 'running' AND host = ?", h.hostname())
+  if not rows then return nil, err, code end
+  local n = 0
+  for _, r in ipairs(rows) do
+    local pid = tonumber(r.pid)
+    if pid and pid ~= h.pid() and not h.pid_alive(pid) then
+      local ok, uerr, ucode = db:exec("UPDATE runs SET status = 'incomplete', ended_at = ? WHERE id = ? AND status = 'running'",
+        time.now(), r.id)
+      if not ok then return nil, uerr, ucode end
+      n = n + 1
+    end
+  end
+  return n
+end
+
+-- ---- reading ----
+
+function M.list(db)
+  return db:query("SELECT id, kind, strategy, status, started_at, ended_at, data_hash, code_hash, params "
+    .. "FROM runs ORDER BY id")
+end
+
+local function num(v) if v == null then return null end return tonumber(v) end
+local function str(v) if v == null then return null end return v end
+
+-- The result document of run `id` rebuilt from the tables (docs/results.md): the same
+-- document the run itself wrote.  filter: account (one account's view), from / to
+-- (New York dates, both included).  records = false leaves out orders and ledger.
+function M.load(db, id, filter)
+  filter = filter or {}
+  local run, err, code = db:one("SELECT * FROM runs WHERE id = ?", id)
+  if run == nil and err == nil then return nil, format("%s: no run %s (alluse report --db %s --list shows them)",
+    db.url, tostring(id), db.url), "ENOTFOUND" end
+  if not run then return nil, err, code end
+  if run.meta == null then
+    return nil, format("%s: run %d is %s: it has no results to report", db.url, id, run.status), "EINCOMPLETE"
+  end
+  local meta = json.decode(run.meta, { arrays = true })
+  local acct_filter = filter.account
+  local from, to = filter.from, filter.to
+  local function in_range(date) return (not from or date >= from) and (not to or date <= to) end
+  local function time_in_range(us)
+    if not from and not to then return true end
+    return in_range(require("alluse.calendar").ny_date(us))
+  end
+
+  local accounts_rows = assert(db:query("SELECT * FROM accounts WHERE run_id = ? ORDER BY seq", id))
+  -- Accounts in the engine's order: the order they were opened (main first, then forks).
+  local order = {}
+  for _, a in ipairs(accounts_rows) do order[a.name] = a end
+  if acct_filter and not order[acct_filter] then
+    return nil, format("%s: run %d has no account '%s'", db.url, id, acct_filter), "ENOTFOUND"
+  end
+
+  -- equity rows
+  local eq = assert(db:query("SELECT account, date, equity, flow FROM equity WHERE run_id = ? ORDER BY date", id))
+  local by_date, dates = {}, {}
+  local series = {} -- account -> { dates, values, flows }
+  for _, r in ipairs(eq) do
+    local d = by_date[r.date]
+    if not d then
+      d = { date = r.date, accounts = {}, flows = {} }
+      by_date[r.date] = d
+      dates[#dates + 1] = r.date
+    end
+    if r.account == "" then
+      d.total, d.flows.total = r.equity, r.flow
+    else
+      d.accounts[r.account], d.flows[r.account] = r.equity, r.flow
+      local s = series[r.account]
+      if not s then s = { dates = {}, values = {}, flows = {} } series[r.account] = s end
+      s.dates[#s.dates + 1], s.values[#s.values + 1], s.flows[#s.flows + 1] = r.date, r.equity, r.flow
+    end
+  end
+  return M._assemble(db, run, meta, {
+    id = id, accounts_rows = accounts_rows, order = order, by_date = by_date, dates = dates, series = series,
+    acct = acct_filter, in_range = in_range, time_in_range = time_in_range, from = from, to = to,
+    records = filter.records ~= false,
+  })
+end
+
+-- Restricts a series (dates, values, flows) to the date range; the equity before the
+-- first kept date becomes the starting equity.
+local function clip(s, in_range, initial)
+  if not s then return { dates = {}, values = {}, flows = {} }, initial end
+  local out = { dates = {}, values = {}, flows = {} }
+  local start = initial
+  for i, d in ipairs(s.dates) do
+    if in_range(d) then
+      out.dates[#out.dates + 1], out.values[#out.values + 1], out.flows[#out.flows + 1] = d, s.values[i], s.flows[i]
+    elseif #out.dates == 0 then
+      start = s.values[i]
+    end
+  end
+  return out, start
+end
+
+function M._assemble(db, run, meta, c)
+  local id = c.id
+  local time_ok = c.time_in_range
+  local acct = c.acct
+
+  local trades = json.array()
+  for _, t in ipairs(assert(db:query("SELECT * FROM trades WHERE run_id = ? ORDER BY id", id))) do
+    if (not acct or t.account == acct) and time_ok(t.exit_time) then
+      trades[#trades + 1] = {
+        id = t.id, account = t.account, symbol = t.symbol, side = t.side, qty = t.qty,
+        entry_time = iso(t.entry_time), entry_price = t.entry_price, exit_time = iso(t.exit_time),
+        exit_price = t.exit_price, bars = t.bars, gross = t.gross, commission = t.commission, pnl = t.pnl,
+      }
+    end
+  end
+  local function trades_of(name)
+    local out = {}
+    for _, t in ipairs(trades) do if t.account == name then out[#out + 1] = t end end
+    return out
+  end
+
+  local accounts = json.array()
+  local ordered = c.accounts_rows
+  for _, a in ipairs(ordered) do
+    if not acct or a.name == acct then
+      local initial = a.initial_cash > 0 and a.initial_cash or 1
+      local s, start = clip(c.series[a.name], c.in_range, initial)
+      accounts[#accounts + 1] = {
+        name = a.name, parent = str(a.parent), status = a.status,
+        summary = stats.summary { dates = s.dates, equity = s.values, flows = s.flows, initial = start,
+          trades = trades_of(a.name), bars = meta.events, exposed_bars = num(a.exposed_bars),
+          commissions = num(a.commissions) },
+      }
+    end
+  end
+
+  -- The total: all accounts, or the one asked for.
+  local equity_rows = json.array()
+  local tdates, tvalues, tflows = {}, {}, {}
+  local total_initial = meta.config.initial_cash
+  if acct then
+    local a = c.order[acct]
+    total_initial = a.initial_cash > 0 and a.initial_cash or 1
+  end
+  local started = false
+  for _, d in ipairs(c.dates) do
+    local row = c.by_date[d]
+    local value, flow
+    if acct then value, flow = row.accounts[acct], row.flows[acct] else value, flow = row.total, row.flows.total end
+    if value ~= nil then
+      if c.in_range(d) then
+        started = true
+        tdates[#tdates + 1], tvalues[#tvalues + 1], tflows[#tflows + 1] = d, value, flow
+        if acct then
+          equity_rows[#equity_rows + 1] = { date = d, total = value, accounts = { [acct] = value },
+            flows = { [acct] = flow, total = flow } }
+        else
+          equity_rows[#equity_rows + 1] = { date = d, total = value, accounts = row.accounts, flows = row.flows }
+        end
+      elseif not started then
+        total_initial = value
+      end
+    end
+  end
+  local commissions = meta.commissions
+  if acct then commissions = num(c.order[acct].commissions) end
+  local summary = stats.summary {
+    dates = tdates, equity = tvalues, flows = tflows, initial = total_initial, trades = trades,
+    bars = meta.events, exposed_bars = acct and num(c.order[acct].exposed_bars) or meta.exposed,
+    commissions = commissions,
+  }
+
+  local positions = json.array()
+  for _, p in ipairs(assert(db:query("SELECT * FROM positions WHERE run_id = ? ORDER BY seq", id))) do
+    if not acct or p.account == acct then
+      positions[#positions + 1] = { account = p.account, symbol = p.symbol, qty = p.qty, avg_cost = p.avg_cost,
+        mark = p.mark, value = p.value }
+    end
+  end
+
+  local assignments = json.array()
+  for _, a in ipairs(assert(db:query("SELECT * FROM assignments WHERE run_id = ? ORDER BY seq", id))) do
+    if (not acct or a.account == acct) and time_ok(a.time) then
+      assignments[#assignments + 1] = { account = a.account, contract = a.contract, kind = a.kind,
+        contracts = a.contracts, shares = a.shares, strike = a.strike, underlying_price = a.underlying_price,
+        time = iso(a.time) }
+    end
+  end
+
+  local journal = {}
+  for _, e in ipairs(assert(db:query("SELECT stream, time, body FROM protocol_events WHERE run_id = ? ORDER BY seq", id))) do
+    local row = json.decode(e.body, { arrays = true })
+    if (not acct or row.account == acct) and time_ok(e.time) then
+      row.time = iso(e.time)
+      local list = journal[e.stream]
+      if not list then list = json.array() journal[e.stream] = list end
+      list[#list + 1] = row
+    end
+  end
+
+  local orders, ledger
+  local norders, nledger, nfills = 0, 0, 0
+  local order_list = json.array()
+  for _, o in ipairs(assert(db:query("SELECT * FROM orders WHERE run_id = ? ORDER BY seq", id))) do
+    if (not acct or o.account == acct) and time_ok(o.created) then
+      norders = norders + 1
+      if c.records then
+        order_list[#order_list + 1] = { id = o.client_order_id, account = o.account, symbol = o.symbol,
+          side = o.side, type = o.type, tif = o.tif, status = o.status, reason = o.reason, qty = o.qty,
+          filled_qty = o.filled_qty, avg_price = o.avg_price, limit_price = o.limit_price,
+          stop_price = o.stop_price, created = iso(o.created), updated = iso(o.updated) }
+      end
+    end
+  end
+  local ledger_list = json.array()
+  for _, p in ipairs(assert(db:query("SELECT * FROM ledger WHERE run_id = ? ORDER BY seq", id))) do
+    if (not acct or p.account == acct) and time_ok(p.time) then
+      nledger = nledger + 1
+      if c.records then
+        local ref = p.ref_order
+        if ref == null then ref = num(p.ref_num) end
+        ledger_list[#ledger_list + 1] = { seq = p.seq, account = p.account, time = iso(p.time), kind = p.kind,
+          symbol = p.symbol, amount = p.amount, balance = p.balance, ref = ref }
+      end
+    end
+  end
+  for _, f in ipairs(assert(db:query("SELECT account, time FROM fills WHERE run_id = ?", id))) do
+    if (not acct or f.account == acct) and time_ok(f.time) then nfills = nfills + 1 end
+  end
+  if c.records then orders, ledger = order_list, ledger_list end
+
+  return {
+    version = 1,
+    status = run.status,
+    error = run.error ~= null and run.error or nil,
+    strategy = meta.strategy,
+    config = meta.config,
+    assignments = assignments,
+    summary = summary,
+    accounts = accounts,
+    equity = equity_rows,
+    weekly_returns = json.array(stats.weekly_returns(tdates, tvalues, tflows, total_initial)),
+    trades = trades,
+    positions = positions,
+    journal = journal,
+    counts = { orders = norders, fills = nfills, ledger = nledger, trades = #trades },
+    orders = orders,
+    ledger = ledger,
+  }
+end
+
+return M
