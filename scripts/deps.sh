@@ -6,6 +6,9 @@
 # report in a headless browser (tests/integration/test_report_chromium.sh).
 # quantlib-python is the reference the option pricing is checked against
 # (tests/integration/test_options_quantlib.sh, run with Debian's /usr/bin/python3).
+# postgresql-15 is the server the integration tests start throwaway copies of
+# (tests/integration/pg.sh); it pulls in postgresql-client-15 (psql).  Debian would also
+# create and start a "main" cluster on port 5432 when it is installed: see below.
 set -e
 
 PACKAGES="gcc make pkg-config git perl
@@ -13,7 +16,8 @@ libluajit2-5.1-dev libuv1-dev libcurl4-openssl-dev libssl-dev libpq-dev libsqlit
 lua-cjson lua-cjson-dev libedit-dev
 tmux tzdata
 chromium fonts-dejavu-core
-quantlib-python"
+quantlib-python
+postgresql-15"
 
 missing=""
 for p in $PACKAGES; do
@@ -34,6 +38,26 @@ fi
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
+
+# No default cluster: postgresql-15's postinst runs `pg_createcluster 15 main --start`
+# unless postgresql-common's createcluster.conf says create_main_cluster = false.  That
+# file comes from postgresql-common through ucf, so writing it before the package is
+# installed would make ucf ask (a prompt, or a kept stub of the file) about a locally
+# changed file; the createcluster.d directory it includes (include_dir, read last) is
+# ours to add to.  Nothing is written when the server is installed already or when
+# someone has chosen either way in createcluster.conf or createcluster.d.
+PGCOMMON_ETC=${DEPS_PGCOMMON_ETC:-/etc/postgresql-common}
+case " $missing " in
+  *" postgresql-15 "*)
+    if ! grep -Eqs '^[[:space:]]*create_main_cluster([[:space:]]|=)' \
+         "$PGCOMMON_ETC/createcluster.conf" "$PGCOMMON_ETC"/createcluster.d/*.conf; then
+      echo "deps: create_main_cluster = false in $PGCOMMON_ETC/createcluster.d/alluse.conf (no default PostgreSQL cluster)"
+      $SUDO mkdir -p "$PGCOMMON_ETC/createcluster.d"
+      printf '%s\n' "# scripts/deps.sh (alluse): the tests start PostgreSQL servers of their own" \
+        "create_main_cluster = false" | $SUDO tee "$PGCOMMON_ETC/createcluster.d/alluse.conf" >/dev/null
+    fi ;;
+esac
+
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing
