@@ -1,0 +1,266 @@
+-- alluse.store: the storage suite.  It runs against ALLUSE_TEST_DB when set (the
+-- PostgreSQL integration test, tests/integration/test_db_pg.sh, points it at a
+-- private server) and against a temporary SQLite file otherwise: one suite, both
+-- drivers.
+local t = require("alluse.test")
+local store = require("alluse.store")
+local schema = require("alluse.store.schema")
+local runs = require("alluse.store.runs")
+local json = require("alluse.json")
+local null = store.null
+
+local url = os.getenv("ALLUSE_TEST_DB")
+local tmp
+if not url or url == "" then
+  tmp = os.tmpname()
+  os.remove(tmp)
+  url = "sqlite:" .. tmp
+end
+local function cleanup()
+  if tmp then for _, s in ipairs({ "", "-wal", "-shm" }) do os.remove(tmp .. s) end end
+end
+
+-- ---- URLs and placeholders (no database needed) ----
+
+local p = assert(store.parse_url("sqlite:/var/x.db?busy_timeout=250&synchronous=normal"))
+t.is_deeply(p, { kind = "sqlite", path = "/var/x.db", opts = { busy_timeout_ms = 250, synchronous = "normal" } },
+  "sqlite URL with parameters")
+p = assert(store.parse_url("postgres://u:secret@h:5433/db?sslmode=verify-full&statement_timeout=250&reconnect_ms=10"))
+t.is(p.conninfo, "postgres://u:secret@h:5433/db?sslmode=verify-full", "our parameters are taken out before libpq")
+t.is(p.statement_timeout, 250, "statement_timeout parameter")
+t.is(p.reconnect_ms, 10, "reconnect_ms parameter")
+t.is(store.parse_url("postgresql://h/db").conninfo, "postgresql://h/db", "postgresql:// scheme")
+local _, perr = store.parse_url("mysql://h/db")
+t.like(perr, "unknown storage URL 'mysql://h/db' %(sqlite:PATH or postgres://", "an unknown scheme is named")
+_, perr = store.parse_url("sqlite:x.db?busytimeout=1")
+t.like(perr, "unknown parameter 'busytimeout'", "a misspelt sqlite parameter is named")
+_, perr = store.parse_url("postgres://u:pw@h/db?statement_timeout=soon")
+t.like(perr, "statement_timeout must be milliseconds", "a bad statement_timeout is refused")
+t.unlike(perr, "pw@", "... and the message does not show the password")
+t.is(store.redact("postgres://alice:s3cret@db:5432/x"), "postgres://alice:***@db:5432/x", "redact hides the password")
+t.is(store.redact("postgres://alice@db/x"), "postgres://alice@db/x", "redact leaves a URL without password alone")
+t.is(store._numbered("SELECT ? , '?', \"a?\", ? -- ?\n, ?"), "SELECT $1 , '?', \"a?\", $2 -- ?\n, $3",
+  "? becomes $n outside strings, identifiers and comments")
+do
+  local old = os.getenv("ALLUSE_DB")
+  t.is(store.url("sqlite:given.db"), "sqlite:given.db", "a given URL wins")
+  if not old then t.is(store.url(nil), store.DEFAULT_URL, "no URL and no ALLUSE_DB: sqlite:alluse.db") end
+end
+
+-- ---- opening and the schema ----
+
+local db, oerr = store.open(url, { migrate = true })
+t.ok(db, "open " .. store.redact(url) .. (oerr and (": " .. oerr) or ""))
+if not db then cleanup() return end
+t.diag("backend: " .. db.kind)
+t.is(schema.version(db), schema.latest, "migrated to the latest version")
+t.is_deeply(schema.migrate(db), {}, "migrating again applies nothing")
+t.is(schema.check(db), nil, "check: current")
+for _, tbl in ipairs({ "runs", "accounts", "orders", "order_events", "fills", "positions", "tax_lots", "ledger",
+  "equity", "weeks", "protocol_events", "audit", "kv", "bars", "trades", "assignments" }) do
+  t.ok(db:query("SELECT COUNT(*) AS n FROM " .. tbl), "table " .. tbl .. " exists")
+end
+
+-- A schema newer than the binary is refused, by open and by migrate.
+t.ok(db:exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", schema.latest + 1,
+  "from the future", 0), "pretend a newer alluse migrated")
+local db2, nerr, ncode = store.open(url)
+t.is(db2, nil, "open refuses a newer schema")
+t.like(nerr, "newer than this alluse knows", "... saying why")
+t.is(ncode, "ESCHEMA", "... code ESCHEMA")
+local applied, merr = schema.migrate(db)
+t.ok(applied == nil and merr:find("upgrade alluse"), "migrate refuses it too")
+t.ok(db:exec("DELETE FROM schema_migrations WHERE version = ?", schema.latest + 1), "back to the real version")
+
+-- ---- values go as parameters, and come back exactly ----
+
+local run = assert(runs.start(db, { kind = "test", strategy = "suite", params = { a = 1 } }))
+t.ok(type(run.id) == "number" and run.id >= 1, "a run row is created")
+local hostile = "x'); DROP TABLE orders; --"
+local hostile_account = "acct\"; DELETE FROM runs; --"
+local ORDER = "INSERT INTO orders (run_id, seq, client_order_id, account, symbol, side, type, tif, qty, "
+  .. "limit_price, stop_price, status, reason, filled_qty, avg_price, created, updated) "
+  .. "VALUES (?, ?, ?, ?, ?, 'buy', 'limit', 'day', ?, ?, ?, 'accepted', ?, 0, ?, ?, ?)"
+t.is(db:exec(ORDER, run.id, 1, "o1", hostile_account, hostile, 100, 26.4720001220703125, null, "", null,
+  1e15, 1e15 + 1), 1, "insert with a hostile symbol and account name")
+local row = db:one("SELECT * FROM orders WHERE run_id = ? AND client_order_id = ?", run.id, "o1")
+t.is(row.symbol, hostile, "the symbol is stored verbatim")
+t.is(row.account, hostile_account, "the account name is stored verbatim")
+t.is(row.limit_price, 26.4720001220703125, "a double comes back exactly")
+t.is(row.stop_price, null, "NULL comes back as store.null")
+t.is(row.created, 1e15, "a microsecond time comes back exactly")
+t.ok(db:one("SELECT COUNT(*) AS n FROM runs WHERE id = ?", run.id).n == 1, "runs is still there")
+t.ok(db:one("SELECT COUNT(*) AS n FROM orders").n >= 1, "orders is still there")
+local by_symbol = db:query("SELECT client_order_id FROM orders WHERE symbol = ?", hostile)
+t.is(#by_symbol, 1, "a hostile value in WHERE matches itself and nothing else")
+
+for _, v in ipairs({ 0.1, 1e-300, 2 ^ 53 - 1, -123456.789, 5e-324, 1.7976931348623157e308 }) do
+  db:exec("DELETE FROM kv WHERE scope = ?", "num")
+  db:exec("INSERT INTO kv (scope, key, value, updated) VALUES (?, ?, ?, ?)", "num", "k", "v", 0)
+  db:exec("UPDATE equity SET equity = equity WHERE run_id = -1") -- a no-op statement in between
+  local id = db:exec("INSERT INTO equity (run_id, account, date, equity, flow) VALUES (?, ?, ?, ?, ?)", run.id,
+    "num", tostring(v), v, -v)
+  local r = db:one("SELECT equity, flow FROM equity WHERE run_id = ? AND account = 'num' AND date = ?", run.id,
+    tostring(v))
+  t.ok(id == 1 and r.equity == v and r.flow == -v, string.format("%.17g round-trips exactly", v))
+end
+local utf = "日本語 ✓ \t tab \n newline \\ backslash"
+db:exec("INSERT INTO kv (scope, key, value, updated) VALUES (?, ?, ?, ?)", "text", utf, utf, 1)
+t.is(db:one("SELECT value FROM kv WHERE scope = 'text' AND key = ?", utf).value, utf, "UTF-8 and escapes verbatim")
+
+-- ---- errors ----
+
+local ok, err, code = db:exec(ORDER, run.id, 2, "o1", "a", "SPY", 1, 1, 1, "", 1, 1, 1)
+t.is(ok, nil, "a duplicate client order id is refused")
+t.is(code, "ECONSTRAINT", "... code ECONSTRAINT")
+t.like(err, "client_order_id", "... and the message names the key")
+ok, err, code = db:query("SELEKT 1")
+t.is(code, "ESQL", "a syntax error is ESQL")
+t.unlike(err, "\n", "... on one line")
+
+-- append-only tables
+t.ok(db:exec("INSERT INTO audit (at, who, what, outcome) VALUES (?, ?, ?, ?)", 1, "test", "migrate", "ok"),
+  "audit takes a row")
+ok, err = db:exec("UPDATE audit SET outcome = 'forged'")
+t.ok(ok == nil and err:find("append%-only"), "audit refuses UPDATE")
+ok, err = db:exec("DELETE FROM audit")
+t.ok(ok == nil and err:find("append%-only"), "audit refuses DELETE")
+t.ok(db:exec("INSERT INTO order_events (run_id, seq, client_order_id, time, status) VALUES (?, ?, ?, ?, ?)",
+  run.id, 1, "o1", 1, "accepted"), "order_events takes a row")
+ok, err = db:exec("UPDATE order_events SET status = 'filled'")
+t.ok(ok == nil and err:find("append%-only"), "order_events refuses UPDATE")
+
+-- ---- transactions ----
+
+local before = db:one("SELECT COUNT(*) AS n FROM kv").n
+local r1, r2 = db:transaction(function()
+  db:exec("INSERT INTO kv (scope, key, value, updated) VALUES ('tx', 'a', '1', 0)")
+  return "done", 7
+end)
+t.ok(r1 == "done" and r2 == 7, "transaction returns fn's results")
+ok, err = db:transaction(function()
+  db:exec("INSERT INTO kv (scope, key, value, updated) VALUES ('tx', 'b', '1', 0)")
+  error("boom")
+end)
+t.ok(ok == nil and err:find("boom"), "a raising fn: nil, its message")
+ok, err, code = db:transaction(function()
+  db:exec("INSERT INTO kv (scope, key, value, updated) VALUES ('tx', 'c', '1', 0)")
+  return db:exec("INSERT INTO kv (scope, key, value, updated) VALUES ('tx', 'a', '1', 0)") -- duplicate
+end)
+t.ok(ok == nil and code == "ECONSTRAINT", "a failing statement rolls back and returns its code")
+t.is(db:one("SELECT COUNT(*) AS n FROM kv").n, before + 1, "only the committed transaction's row is there")
+ok = db:transaction(function()
+  return db:transaction(function() return db:exec("INSERT INTO kv (scope, key, value, updated) VALUES ('tx', 'n', '1', 0)") end)
+end)
+t.ok(ok and db:one("SELECT value FROM kv WHERE scope = 'tx' AND key = 'n'"), "nested transaction joins the outer")
+
+-- ---- bulk ----
+
+local bulk = {}
+for i = 1, 10000 do bulk[i] = { run.id, i, "o" .. i, i * 1000, i % 2 == 0 and "filled" or "accepted", i, i / 3, null } end
+local n = db:transaction(function()
+  return db:insert("order_events", { "run_id", "seq", "client_order_id", "time", "status", "filled_qty",
+    "avg_price", "reason" }, bulk, "ignore")
+end)
+t.is(n, 10000, "bulk insert of 10,000 events")
+local agg = db:one("SELECT COUNT(*) AS n, SUM(filled_qty) AS q FROM order_events WHERE run_id = ?", run.id)
+t.is(agg.n, 10000, "... all there (the first, seq 1, was already: skipped)")
+t.is(agg.q, 10000 * 10001 / 2 - 1 + 0, "... with their values") -- seq 1's row is the earlier one (filled_qty NULL)
+t.is(db:one("SELECT avg_price FROM order_events WHERE run_id = ? AND seq = 9999", run.id).avg_price, 9999 / 3,
+  "... exactly")
+ok, err, code = db:transaction(function()
+  return db:insert("order_events", { "run_id", "seq", "client_order_id", "time", "status" },
+    { { run.id, 20001, "x", 1, "new" }, { run.id, 20002, "x", 1, "new" }, { run.id, 5, "dup", 1, "new" } })
+end)
+t.is(code, "ECONSTRAINT", "bulk insert of a duplicate fails whole")
+t.is(db:one("SELECT COUNT(*) AS n FROM order_events WHERE run_id = ? AND seq > 20000", run.id).n, 0,
+  "... and leaves none of its rows")
+t.raises(function() db:insert("order_events; DROP TABLE runs", { "seq" }, { { 1 } }) end, "plain identifier",
+  "a table name that is not an identifier raises")
+
+-- upsert: the last row per key wins; existing keys are updated
+n = db:transaction(function()
+  return db:upsert("weeks", { "run_id", "week", "account", "ticker", "mode", "type" },
+    { "run_id", "week", "account", "ticker" }, {
+      { run.id, "2024-W01", "GEN", "SPY", "Green", "W-IDL" },
+      { run.id, "2024-W01", "GEN", "SPY", "Red", "W-ADJ" },
+      { run.id, "2024-W02", hostile_account, hostile, "Chop", "C-PNO" },
+    })
+end)
+t.is(n, 2, "upsert writes one row per key")
+db:transaction(function()
+  return db:upsert("weeks", { "run_id", "week", "account", "ticker", "mode", "type" },
+    { "run_id", "week", "account", "ticker" }, { { run.id, "2024-W01", "GEN", "SPY", "Green", "W-FIN" } })
+end)
+local wk = db:query("SELECT * FROM weeks WHERE run_id = ? ORDER BY week", run.id)
+t.is(#wk, 2, "upsert of an existing key adds no row")
+t.is(wk[1].type, "W-FIN", "... and updates it")
+t.is(wk[2].ticker, hostile, "a hostile ticker through upsert is verbatim")
+
+-- ---- runs: reaping the dead, a backtest stored and read back ----
+
+local dead_pid = tonumber(io.popen("sh -c 'echo $$'"):read("*l"))
+local h = require("alluse.core.host")
+db:exec("INSERT INTO runs (kind, strategy, params, status, started_at, host, pid) VALUES ('backtest', 'dead', '{}', "
+  .. "'running', 1, ?, ?)", h.hostname(), dead_pid)
+db:exec("INSERT INTO runs (kind, strategy, params, status, started_at, host, pid) VALUES ('backtest', 'elsewhere', "
+  .. "'{}', 'running', 1, 'another-host', ?)", dead_pid)
+t.is(runs.reap(db), 1, "reap marks the run of a dead process")
+t.is(db:one("SELECT status FROM runs WHERE strategy = 'dead'").status, "incomplete", "... incomplete")
+t.is(db:one("SELECT status FROM runs WHERE strategy = 'elsewhere'").status, "running",
+  "a run on another host is left alone")
+t.is(db:one("SELECT status FROM runs WHERE id = ?", run.id).status, "running", "our own running run is left alone")
+
+local backtest = require("alluse.backtest")
+local data = require("alluse.data")
+local spy = assert(data.read_csv("data/SPY-daily.csv"))
+local rec = assert(runs.start(db, { kind = "backtest", strategy = "sma_cross", params = {} }))
+local res, eng = backtest.run { strategy = "strategies/examples/sma_cross.lua", data = { { series = spy,
+  source = "data/SPY-daily.csv" } }, recorder = rec, from = require("alluse.time").from_ny(2018, 1, 1) }
+t.ok(res and res.status == "ok", "a backtest runs with a recorder")
+local id = assert(rec:finish(eng, res, eng.run_counts))
+t.is(id, rec.id, "finish returns the run id")
+t.is(db:one("SELECT status FROM runs WHERE id = ?", id).status, "ok", "the run is ok")
+local back = assert(runs.load(db, id))
+local want = json.encode(res, { sorted = true, indent = 2 })
+t.is(json.encode(back, { sorted = true, indent = 2 }) == want, true,
+  "the result rebuilt from the tables encodes to the same bytes")
+t.is(db:one("SELECT COUNT(*) AS n FROM fills WHERE run_id = ?", id).n, res.counts.fills, "every fill is stored")
+t.is(db:one("SELECT COUNT(*) AS n FROM order_events WHERE run_id = ?", id).n >= res.counts.orders, true,
+  "order events: at least one per order")
+
+-- one account's view, a date range
+local main = assert(runs.load(db, id, { account = "main", records = false }))
+t.is(main.summary.final_equity, res.accounts[1].summary.final_equity, "--account: that account's final equity")
+t.is(#main.accounts, 1, "--account: one account")
+local part = assert(runs.load(db, id, { from = "2020-01-01", to = "2020-12-31", records = false }))
+t.is(part.equity[1].date >= "2020-01-01" and part.equity[#part.equity].date <= "2020-12-31", true,
+  "--from/--to: equity within the range")
+local e19
+for _, r in ipairs(res.equity) do if r.date < "2020-01-01" then e19 = r.total end end
+t.is(part.summary.initial_cash, e19, "--from: the starting equity is the last day's before it")
+local none, nerr2, ncode2 = runs.load(db, 999999)
+t.ok(none == nil and ncode2 == "ENOTFOUND" and nerr2:find("no run 999999"), "an unknown run id is named")
+local inc, ierr = runs.load(db, run.id)
+t.ok(inc == nil and ierr:find("no results"), "a run without results says so")
+local list = runs.list(db)
+t.ok(#list >= 3, "list shows the runs")
+
+-- PostgreSQL only: the statement timeout
+if db.kind == "postgres" then
+  local sep = url:find("?", 1, true) and "&" or "?"
+  local tdb = assert(store.open(url .. sep .. "statement_timeout=100"))
+  local t0 = require("alluse.time").monotonic()
+  local _, terr, tcode = tdb:query("SELECT pg_sleep(2)")
+  t.is(tcode, "ETIMEDOUT", "a statement over statement_timeout is stopped: ETIMEDOUT")
+  t.ok(require("alluse.time").monotonic() - t0 < 1.5e6, "... well before it would have ended")
+  t.like(terr, "statement timeout", "... saying so")
+  tdb:close()
+else
+  t.skip("statement_timeout is a PostgreSQL setting", 3)
+end
+
+db:close()
+ok, err, code = db:query("SELECT 1")
+t.ok(ok == nil and code == "ECLOSED", "a closed store says ECLOSED")
+cleanup()
