@@ -9,5 +9,6 @@ const au_c_module au_c_modules[] = {
     {"alluse.core.readline", luaopen_alluse_core_readline},
     {"alluse.core.sqlite", luaopen_alluse_core_sqlite},
     {"alluse.core.pg", luaopen_alluse_core_pg},
+    {"alluse.core.loop", luaopen_alluse_core_loop},
     {0, 0},
 };

@@ -21,5 +21,6 @@ int luaopen_alluse_core_json(lua_State *L);
 int luaopen_alluse_core_readline(lua_State *L);
 int luaopen_alluse_core_sqlite(lua_State *L);
 int luaopen_alluse_core_pg(lua_State *L);
+int luaopen_alluse_core_loop(lua_State *L);
 
 #endif

@@ -412,6 +412,7 @@ static int l_insert_rows(lua_State *L)
     int ncols = (int)luaL_optinteger(L, 4, -1);
     PGconn *c = pc->conn;
     if (nrows == 0) { lua_pushnumber(L, 0); return 1; }
+    PQsetnonblocking(c, 0); /* send() may have left it non-blocking: this path waits */
 
     PGresult *prep = PQprepare(c, "", sql, 0, NULL);
     if (!result_ok(prep)) {
@@ -542,6 +543,7 @@ static int l_copy_rows(lua_State *L)
     int nrows = (int)lua_objlen(L, 3);
     int ncols = (int)luaL_optinteger(L, 4, -1);
     PGconn *c = pc->conn;
+    PQsetnonblocking(c, 0); /* PQputCopyData must not return "would block" here */
     PGresult *r = PQexec(c, sql);
     if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
         int k = result_ok(r) ? push_fail(L, "copy_rows: the statement is not COPY ... FROM STDIN", "ESQL")

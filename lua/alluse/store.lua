@@ -14,6 +14,11 @@
 -- $2, ... here.  Values are never spliced into SQL text: every value goes as a
 -- parameter.  SQL NULL reads back as store.null (== json.null).
 --
+-- Inside a task (alluse.task) a PostgreSQL statement does not block: it is sent with
+-- PQsendQueryParams and the task yields on the socket until the result is in, while
+-- the loop runs other tasks (connects too: PQconnectStart/PQconnectPoll).  Bulk writes
+-- (insert, upsert: COPY and pipelines) stay synchronous; outside a task everything is.
+--
 -- Failures return nil, message, code (the drivers' codes: ECONSTRAINT, ETIMEDOUT,
 -- ECONNECTION, ESQL, EBUSY, EIO, ECLOSED, EDB).  PostgreSQL connections that drop are
 -- reopened with exponential backoff and jitter: a statement outside a transaction is
@@ -148,22 +153,107 @@ end
 local DB = {}
 DB.__index = DB
 
+local function in_task() return require("alluse.task").current() ~= nil end
+
 local function sleep_ms(ms)
-  -- No loop to yield to here (the synchronous path): a plain sleep.
-  os.execute(format("sleep %.3f", ms / 1000))
+  if in_task() then return require("alluse.task").sleep(ms) end
+  os.execute(format("sleep %.3f", ms / 1000)) -- no loop to yield to: the synchronous path
+end
+
+-- ---- PostgreSQL without blocking the loop ----
+--
+-- Inside a task, a statement is sent with PQsendQueryParams and the task yields on the
+-- connection's socket (uv_poll) until the whole result is in; other tasks and timers
+-- run meanwhile.  Outside a task the driver's blocking calls are used.
+
+local function pg_connect(conninfo)
+  local pg = require("alluse.core.pg")
+  if not in_task() then return pg.connect(conninfo) end
+  local task = require("alluse.task")
+  local conn, err, code = pg.connect_start(conninfo)
+  if not conn then return nil, err, code end
+  local want = "w" -- libpq: start as if PQconnectPoll had said "writing"
+  while true do
+    local ok, werr = task.wait_fd(conn:socket(), want, 30000)
+    if not ok then
+      conn:close()
+      return nil, "postgres: connect: " .. tostring(werr), "ECONNECTION"
+    end
+    local st, perr, pcode = conn:connect_poll()
+    if st == nil then
+      conn:close()
+      return nil, perr, pcode
+    end
+    if st == "ok" then return conn end
+    want = st == "read" and "r" or "w"
+  end
+end
+M._pg_connect = pg_connect
+
+-- One statement, asynchronously: exec -> affected; query -> rows, columns.  A result
+-- that does not come within timeout_ms is canceled on the server (ETIMEDOUT).
+local function pg_async(conn, method, sql, params, timeout_ms)
+  local task = require("alluse.task")
+  local ok, err, code = conn:send(sql, params)
+  if not ok then return nil, err, code end
+  local fd = conn:socket()
+  while true do
+    local r, ferr, fcode = conn:flush()
+    if not r then return nil, ferr, fcode end
+    if r == 0 then break end
+    local w, werr = task.wait_fd(fd, "w", timeout_ms)
+    if not w then return nil, "postgres: sending: " .. tostring(werr), "ECONNECTION" end
+  end
+  local rows, cols, affected, first_err, first_code
+  local canceled = false
+  while true do
+    local busy, cerr, ccode = conn:consume()
+    if busy == nil then return nil, cerr, ccode end
+    while not busy do
+      local more, a, b, c = conn:next_result()
+      if more == false then
+        if first_err then return nil, first_err, first_code end
+        if method == "exec" then return affected or 0 end
+        return rows, cols
+      elseif more == nil then
+        if not first_err then first_err, first_code = a, b end
+      else
+        rows, cols, affected = a, b, c
+      end
+      busy = conn:busy()
+    end
+    local r, werr = task.wait_fd(fd, "r", timeout_ms)
+    if not r then
+      if werr ~= "ETIMEDOUT" or canceled then
+        return nil, "postgres: " .. (werr == "ETIMEDOUT" and "no answer after the statement was canceled" or tostring(werr)),
+          werr == "ETIMEDOUT" and "ETIMEDOUT" or "ECONNECTION"
+      end
+      conn:cancel() -- the server answers with "canceling statement" (ETIMEDOUT)
+      canceled = true
+    end
+  end
+end
+
+-- A driver call: asynchronous for exec/query on PostgreSQL inside a task.
+local function raw(self, method, sql, params, extra)
+  local conn = self.conn
+  if self.kind == "postgres" and (method == "exec" or method == "query") and in_task() then
+    -- the server's statement_timeout fires first; this is the net under it
+    return pg_async(conn, method, sql, params or {}, self.statement_timeout + 5000)
+  end
+  return conn[method](conn, sql, params, extra)
 end
 
 -- PostgreSQL: open again after a drop, doubling the wait from 50 ms up to 2 s, each
 -- wait jittered to 50..100 % so many clients do not knock in step; give up after
 -- reconnect_ms.
 local function reconnect(self)
-  local pg = require("alluse.core.pg")
   local deadline = require("alluse.time").monotonic() + self.reconnect_ms * 1000
   local wait = 50
   local last_err
   while true do
     if self.conn then self.conn:close() end
-    local conn, err = pg.connect(self.conninfo)
+    local conn, err = pg_connect(self.conninfo)
     if conn then
       self.conn = conn
       local ok, serr, scode = self:_session_setup()
@@ -186,7 +276,7 @@ end
 
 function DB:_session_setup()
   if self.kind ~= "postgres" then return true end
-  return self.conn:exec(format("SET statement_timeout = %d", self.statement_timeout))
+  return raw(self, "exec", format("SET statement_timeout = %d", self.statement_timeout), {})
 end
 
 -- Runs driver method `method` with SQL and params; PostgreSQL reconnects and retries
@@ -196,11 +286,11 @@ function DB:_call(method, sql, params, extra)
   local conn = self.conn
   if not conn then return nil, "store: the database is closed", "ECLOSED" end
   if self.kind == "postgres" then sql = numbered(sql) end
-  local a, b, c = conn[method](conn, sql, params, extra)
+  local a, b, c = raw(self, method, sql, params, extra)
   if a == nil and c == "ECONNECTION" and self.kind == "postgres" and self.depth == 0 then
     local ok, err, code = reconnect(self)
     if not ok then return nil, err, code end
-    a, b, c = self.conn[method](self.conn, sql, params, extra)
+    a, b, c = raw(self, method, sql, params, extra)
   end
   return a, b, c
 end
@@ -312,11 +402,11 @@ function DB:transaction(fn, ...)
       failed, ferr, fcode = true, res[3], res[4]
     end
     if not failed then
-      local cok, cerr, ccode = self.conn:exec("COMMIT")
+      local cok, cerr, ccode = raw(self, "exec", "COMMIT", {})
       if cok then return select(2, unpack(res, 1, table.maxn(res))) end
       failed, ferr, fcode = true, cerr, ccode
     else
-      self.conn:exec("ROLLBACK")
+      raw(self, "exec", "ROLLBACK", {})
     end
     if not (fcode == "ECONNECTION" and self.kind == "postgres" and attempts < 3) then
       return nil, ferr, fcode
@@ -350,7 +440,7 @@ function M.open(url, opts)
   else
     self.conninfo, self.statement_timeout, self.reconnect_ms = spec.conninfo, spec.statement_timeout,
       spec.reconnect_ms
-    local conn, err, code = require("alluse.core.pg").connect(spec.conninfo)
+    local conn, err, code = pg_connect(spec.conninfo)
     if not conn then return nil, format("%s: %s", self.url, err), code end
     self.conn = conn
     local ok, serr, scode = self:_session_setup()
