@@ -36,9 +36,11 @@ M.DEFAULT_URL = "sqlite:alluse.db"
 
 -- ---- URLs ----
 
--- The text of a URL fit to print: a password is replaced by ***.
+-- The text of a URL fit to print: a password is replaced by ***, whether it is in
+-- the user part (postgres://user:PASSWORD@host) or a parameter (?password=PASSWORD).
 function M.redact(url)
-  return (gsub(tostring(url), "^(%a[%w+.-]*://[^:/@]*:)[^@]*@", "%1***@"))
+  local s = gsub(tostring(url), "^(%a[%w+.-]*://[^:/@]*:)[^@]*@", "%1***@")
+  return (gsub(s, "([?&]password=)[^&]*", "%1***"))
 end
 
 local function query_params(q)

@@ -29,6 +29,11 @@
 # pg_restart pg_stop_server fast, then pg_start_server.
 # pg_psql [SQL]          psql -X -A -t -q -v ON_ERROR_STOP=1 on $PGTEST_URL: SQL, or
 #            stdin without one; prints the result, returns psql's status.
+# pg_enable_ssl CERT KEY  copy a server certificate and its key into the data directory
+#            (owned by the server's user, the key mode 0600), turn ssl on with them and
+#            restart.  pg_hba.conf is unchanged: TCP takes TLS and plain connections
+#            alike, so the client's sslmode decides.  pg_disable_ssl: ssl off, restart.
+#            Both return pg_restart's status.
 #
 # Exported by pg_start (unset again by pg_stop):
 #   PGTEST_DIR         the temporary directory: data/, sock/, server.log
@@ -184,7 +189,10 @@ max_connections = 40
 logging_collector = off
 log_line_prefix = '%m [%p] '
 include 'pgtest.conf'
+include 'pgtest-ssl.conf'
 EOF
+
+  _pgtest_write_ssl_conf   # empty: ssl stays off until pg_enable_ssl
 
   tries=0
   while :; do
@@ -258,6 +266,34 @@ _pgtest_stop_quietly() {
 
 pg_restart() {
   pg_stop_server fast && pg_start_server
+}
+
+# _pgtest_write_ssl_conf [LINE...]: the TLS settings, in their own file (postgresql.conf
+# includes it; pg_start writes it empty).
+_pgtest_write_ssl_conf() {
+  printf '%s\n' "# written by tests/integration/pg.sh (pg_enable_ssl / pg_disable_ssl)" "$@" \
+    > "$_pgtest_data/pgtest-ssl.conf"
+  [ -z "$_pgtest_user" ] || chown "$_pgtest_user:" "$_pgtest_data/pgtest-ssl.conf"
+}
+
+pg_enable_ssl() { # pg_enable_ssl CERT KEY
+  [ -n "$_pgtest_dir" ] || { _pgtest_fail 1 "pg_enable_ssl: no server here (pg_start first)"; return; }
+  if [ ! -r "${1:-}" ] || [ ! -r "${2:-}" ]; then
+    _pgtest_fail 1 "pg_enable_ssl: usage: pg_enable_ssl CERT KEY (readable files)"; return
+  fi
+  if ! install -m 0644 "$1" "$_pgtest_data/pgtest-server.crt" ||
+     ! install -m 0600 "$2" "$_pgtest_data/pgtest-server.key"; then
+    _pgtest_fail 1 "pg_enable_ssl: cannot copy the certificate and key into $_pgtest_data"; return
+  fi
+  [ -z "$_pgtest_user" ] || chown "$_pgtest_user:" "$_pgtest_data/pgtest-server.crt" "$_pgtest_data/pgtest-server.key"
+  _pgtest_write_ssl_conf "ssl = on" "ssl_cert_file = 'pgtest-server.crt'" "ssl_key_file = 'pgtest-server.key'"
+  pg_restart
+}
+
+pg_disable_ssl() {
+  [ -n "$_pgtest_dir" ] || { _pgtest_fail 1 "pg_disable_ssl: no server here (pg_start first)"; return; }
+  _pgtest_write_ssl_conf "ssl = off"
+  pg_restart
 }
 
 pg_stop() {

@@ -39,6 +39,8 @@ t.like(perr, "statement_timeout must be milliseconds", "a bad statement_timeout 
 t.unlike(perr, "pw@", "... and the message does not show the password")
 t.is(store.redact("postgres://alice:s3cret@db:5432/x"), "postgres://alice:***@db:5432/x", "redact hides the password")
 t.is(store.redact("postgres://alice@db/x"), "postgres://alice@db/x", "redact leaves a URL without password alone")
+t.is(store.redact("postgres://alice@db/x?sslmode=require&password=s3cret&application_name=a"),
+  "postgres://alice@db/x?sslmode=require&password=***&application_name=a", "redact hides a password= parameter")
 t.is(store._numbered("SELECT ? , '?', \"a?\", ? -- ?\n, ?"), "SELECT $1 , '?', \"a?\", $2 -- ?\n, $3",
   "? becomes $n outside strings, identifiers and comments")
 do
