@@ -336,6 +336,7 @@ end
 
 -- Insert-or-update of many rows keyed by `keys` (a subset of columns): the other
 -- columns take the new values.  Rows repeating a key within the call: the last wins.
+-- Returns a count of rows written (SQLite: rows given; PostgreSQL: distinct keys).
 -- SQLite runs one prepared statement per row; PostgreSQL COPYs into a temporary table
 -- and merges it in one statement (a statement per row costs a round trip each).
 function DB:upsert(tbl, columns, keys, rows)
@@ -348,7 +349,17 @@ function DB:upsert(tbl, columns, keys, rows)
     if is_key[c] then key_pos[#key_pos + 1] = i else sets[#sets + 1] = format("%s = excluded.%s", c, c) end
   end
   if #rows == 0 then return 0 end
-  -- Last row per key.
+  local cols, keycols = table.concat(columns, ", "), table.concat(keys, ", ")
+  local conflict = format("ON CONFLICT (%s) DO %s", keycols,
+    #sets > 0 and ("UPDATE SET " .. table.concat(sets, ", ")) or "NOTHING")
+  if self.kind == "sqlite" then
+    -- One statement per row, in order: a repeated key is simply updated again.
+    local marks = ("?, "):rep(#columns):sub(1, -3)
+    return self:_call("insert_rows", format("INSERT INTO %s (%s) VALUES (%s) %s", tbl, cols, marks, conflict),
+      rows, #columns)
+  end
+  -- PostgreSQL merges a whole set in one statement, which may touch a row only once:
+  -- keep the last row per key.
   local last, order = {}, {}
   for _, r in ipairs(rows) do
     local parts = {}
@@ -359,14 +370,6 @@ function DB:upsert(tbl, columns, keys, rows)
   end
   local uniq = {}
   for i, k in ipairs(order) do uniq[i] = last[k] end
-  local cols, keycols = table.concat(columns, ", "), table.concat(keys, ", ")
-  local conflict = format("ON CONFLICT (%s) DO %s", keycols,
-    #sets > 0 and ("UPDATE SET " .. table.concat(sets, ", ")) or "NOTHING")
-  if self.kind == "sqlite" then
-    local marks = ("?, "):rep(#columns):sub(1, -3)
-    return self:_call("insert_rows", format("INSERT INTO %s (%s) VALUES (%s) %s", tbl, cols, marks, conflict),
-      uniq, #columns)
-  end
   return self:transaction(function()
     local stage = "alluse_stage_" .. tbl
     local ok, err, code = self:exec(format("CREATE TEMP TABLE IF NOT EXISTS %s (LIKE %s) ON COMMIT DELETE ROWS",

@@ -54,7 +54,7 @@ local store = require("alluse.store")
 local db, err, code = store.open(arg[1], { migrate = false })
 if not db then
   io.write("fail ", tostring(code), " ", tostring(err), "\n")
-  os.exit(1)
+  return 1 -- exec's exit status; not os.exit, which skips closing the state
 end
 local on, proto = db.conn:ssl()
 local r = assert(db:one("SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()"))

@@ -28,6 +28,10 @@ local M = {}
 local FLUSH_US = 500000
 M.FLUSH_US = FLUSH_US
 
+-- Journal bodies: the canonical encoder without sorting keys (the rows are stored, not
+-- shown; the report decodes and re-encodes them canonically).  cjson would be faster,
+-- but at most 14 significant digits: not every double would read back exactly.
+local function encode_body(r) return json.encode(r) end
 local FINAL = { filled = true, canceled = true, rejected = true, expired = true }
 
 local function host() return require("alluse.core.host") end
@@ -138,10 +142,10 @@ function Rec:_collect(eng, events_done)
     local rows = eng.journal[name]
     for i = (self.journal_done[name] or 0) + 1, #rows do
       local r = rows[i]
-      local body = {}
-      for k2, v in pairs(r) do if k2 ~= "time" then body[k2] = v end end
+      -- The row as recorded; its time (µs) is also in the body, where the reader
+      -- replaces it with the ISO text the results use.
       self.protocol_seq = self.protocol_seq + 1
-      protocol[#protocol + 1] = { id, self.protocol_seq, name, r.time, json.encode(body, { sorted = true }) }
+      protocol[#protocol + 1] = { id, self.protocol_seq, name, r.time, encode_body(r) }
       if name == "weeks" and type(r.week) == "string" and type(r.account) == "string"
         and type(r.ticker) == "string" then
         weeks[#weeks + 1] = { id, r.week, r.account, r.ticker, nn(r.mode), nn(r.type) }

@@ -12,10 +12,7 @@ for i = 1, n do
     return db:exec("INSERT INTO kv (scope, key, value, updated) VALUES ('restart', ?, ?, ?) "
       .. "ON CONFLICT (scope, key) DO NOTHING", tostring(i), tostring(i * 7), i)
   end)
-  if not ok then
-    io.stderr:write("write ", i, " failed: ", tostring(err), "\n")
-    os.exit(1)
-  end
+  if not ok then error("write " .. i .. " failed: " .. tostring(err), 0) end
   acked:write(i, "\n")
 end
 acked:close()
