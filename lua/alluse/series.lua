@@ -2,7 +2,7 @@
 --
 --   local series = require("alluse.series")
 --   local s = series.new("SPY", "1d")
---   s:append(t_us, open, high, low, close, volume)
+--   s:append(t_us, open, high, low, close, volume)   -- s:reserve(n) first when n is known
 --   s.close[0], #s.close, s.n              -- columns are FFI arrays: index 0 is the first bar
 --   local v = s:slice(from_us, to_us)      -- a view: no copy
 --
@@ -112,6 +112,11 @@ function M.parse_timeframe(name)
   return tf
 end
 
+-- The name a timeframe goes by ("60m" -> "1h", "daily" -> "1d"); raises on an unknown one.
+function M.timeframe_name(name)
+  return tf_name(M.parse_timeframe(name))
+end
+
 function M.new(symbol, timeframe, opts)
   if type(symbol) ~= "string" or #symbol == 0 or #symbol >= 32 then
     error("series.new: symbol must be a string of 1 to 31 characters", 2)
@@ -146,6 +151,17 @@ function Series:append(t, o, h, l, c, v, adj)
     for _, f in ipairs(FIELDS) do self[f].n = n end
     if self.adj_close then self.adj_close.n = n end
   end
+  return self
+end
+
+-- Room for n bars in all, so appending a known count grows the columns once and
+-- leaves no doubling slack (a series read from a database).
+function Series:reserve(n)
+  check_number(n, "count")
+  if C.md_series_reserve(self._cs, n) ~= 0 then
+    error("series:reserve: out of memory, or a view or stored file (it cannot grow)", 2)
+  end
+  if tonumber(self._cs.cap) ~= self._cap then attach_columns(self) end
   return self
 end
 

@@ -7,6 +7,7 @@
 --   local rows = db:query("SELECT * FROM runs WHERE id = ?", id)   -- array of name -> value
 --   local row = db:one("SELECT ...", ...)                           -- first row or nil
 --   db:transaction(function() ... end)      -- BEGIN/COMMIT, ROLLBACK when fn raises or fails
+--   db:snapshot(function() ... end)         -- reads that all see one snapshot
 --   db:insert("equity", { "run_id", "account", ... }, rows)   -- bulk: SQLite insert_rows, PostgreSQL COPY
 --   db:close()
 --
@@ -387,12 +388,12 @@ end
 -- returns nil, message[, code], the transaction is rolled back and that comes back as
 -- nil, message, code.  Nested calls join the outer transaction.  On PostgreSQL a
 -- dropped connection reopens and fn runs again, up to 3 times.
-function DB:transaction(fn, ...)
+local function run_transaction(self, begin, fn, ...)
   if self.depth > 0 then return fn(...) end
   local attempts = 0
   while true do
     attempts = attempts + 1
-    local ok, err, code = self:_call("exec", self.kind == "sqlite" and "BEGIN IMMEDIATE" or "BEGIN", {})
+    local ok, err, code = self:_call("exec", begin, {})
     if not ok then return nil, err, code end
     self.depth = 1
     -- A repeat after a dropped connection may follow a COMMIT that did happen (only
@@ -419,6 +420,19 @@ function DB:transaction(fn, ...)
     local rok, rerr, rcode = reconnect(self)
     if not rok then return nil, rerr, rcode end
   end
+end
+
+function DB:transaction(fn, ...)
+  return run_transaction(self, self.kind == "sqlite" and "BEGIN IMMEDIATE" or "BEGIN", fn, ...)
+end
+
+-- Like transaction, for reads that must agree with each other (several queries over
+-- one table while others write it): every statement in fn sees the database as it
+-- was when the first one ran.  SQLite: a deferred BEGIN, one WAL snapshot, no write
+-- lock taken; PostgreSQL: REPEATABLE READ, READ ONLY.
+function DB:snapshot(fn, ...)
+  return run_transaction(self, self.kind == "sqlite" and "BEGIN" or "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+    fn, ...)
 end
 
 function DB:close()

@@ -28,7 +28,7 @@ is "$rc" 1 "db status on an empty database exits 1"
 like "$out" "schema version 0 of [0-9]+ \(behind: run alluse db migrate\)" "... and says to migrate"
 out=$("$ALLUSE" db migrate --db "sqlite:$tmp/fresh.db" 2>&1); rc=$?
 is "$rc" 0 "db migrate exits 0"
-like "$out" "applied migration 1; schema is at version" "... and lists what it applied"
+like "$out" "applied migrations 1, 2; schema is at version" "... and lists what it applied"
 out=$("$ALLUSE" db migrate --db "sqlite:$tmp/fresh.db" 2>&1)
 like "$out" "schema is current" "a second migrate changes nothing"
 out=$(ALLUSE_DB="sqlite:$tmp/fresh.db" "$ALLUSE" db status 2>&1); rc=$?

@@ -251,6 +251,121 @@ t.ok(inc == nil and ierr:find("no results"), "a run without results says so")
 local list = runs.list(db)
 t.ok(#list >= 3, "list shows the runs")
 
+-- ---- bars: series in and out of the bars table ----
+
+local series = require("alluse.series")
+local bars = require("alluse.store.bars")
+local ffi = require("ffi")
+
+-- Column for column, bit for bit (NaN-safe): the same series.
+local function same_series(a, b)
+  if a.symbol ~= b.symbol or a.timeframe ~= b.timeframe or a.n ~= b.n then
+    return false, string.format("%s %s %d vs %s %s %d", a.symbol, a.timeframe, a.n, b.symbol, b.timeframe, b.n)
+  end
+  if (a._cs.adj_close == nil) ~= (b._cs.adj_close == nil) then return false, "adj_close column" end
+  for _, c in ipairs({ "time", "open", "high", "low", "close", "volume", "adj_close" }) do
+    local pa, pb = a._cs[c], b._cs[c]
+    if pa ~= nil and a.n > 0 and ffi.C.memcmp(pa, pb, a.n * 8) ~= 0 then return false, c .. " differs" end
+  end
+  return true
+end
+pcall(ffi.cdef, "int memcmp(const void *a, const void *b, size_t n);")
+
+local DAY = 86400e6
+local function make(symbol, tf, from, n, adj, bump)
+  local s = series.new(symbol, tf, { adj_close = adj })
+  for i = 0, n - 1 do
+    local px = 100 + i * 0.1 + (bump or 0) + 1 / 3
+    s:append(from + i * DAY, px, px + 1.25, px - 0.75, px + 0.5, 1000 + i, adj and px * 0.97 or nil)
+  end
+  return s
+end
+
+local T0 = 1577975400e6 -- 2020-01-02 14:30 UTC
+local a = make("AAA", "1d", T0, 10, true)
+local res = assert(bars.write(db, a))
+t.is_deeply(res, { rows = 10, replaced = 0 }, "bars.write: 10 rows, none replaced")
+local back = assert(bars.read(db, "AAA", "1d"))
+t.ok(same_series(back, a), "bars.read gives the series written, adj_close included, bit for bit")
+t.is(back.adj_close ~= nil, true, "... with its adj_close column")
+t.is_deeply(bars.write(db, a), { rows = 10, replaced = 10 }, "writing it again replaces its 10 rows")
+t.is(db:one("SELECT COUNT(*) AS n FROM bars WHERE symbol = 'AAA'").n, 10, "... and leaves 10")
+
+-- A later write replaces only its own first..last range: rows before and after stay,
+-- rows inside the range that it does not have are gone.
+local mid = series.new("AAA", "1d")
+mid:append(T0 + 3 * DAY, 50, 51, 49, 50.5, 7)
+mid:append(T0 + 6 * DAY, 60, 61, 59, 60.5, 8)
+t.is_deeply(bars.write(db, mid), { rows = 2, replaced = 4 }, "an overlapping write replaces the 4 rows in its range")
+back = assert(bars.read(db, "AAA", "1d"))
+local times = {}
+for i = 0, back.n - 1 do times[#times + 1] = (back.time[i] - T0) / DAY end
+t.is_deeply(times, { 0, 1, 2, 3, 6, 7, 8, 9 }, "... rows outside it stay, the range holds the new rows")
+t.is(back.close[3], 50.5, "... with their values")
+t.is(back.adj_close, nil, "a range without adj_close: the series read back has no adj_close column")
+
+-- Chunked reading: chunk boundaries lose and repeat nothing.
+local big = make("BIG", "5m", T0, 1000, false)
+assert(bars.write(db, big))
+local chunk = bars.CHUNK
+bars.CHUNK = 7
+local big_back = assert(bars.read(db, "BIG", "5m"))
+bars.CHUNK = chunk
+t.ok(same_series(big_back, big), "a read in chunks of 7 rows gives the whole series")
+t.is(assert(bars.read(db, "BIG", "5min")).n, 1000, "a timeframe is read by its canonical name (5min = 5m)")
+
+-- Hostile text goes as a parameter: stored and read back verbatim.
+local evil = "x'); DROP TABLE bars; --"
+assert(bars.write(db, make(evil, "1d", T0, 3, false)))
+local eback = assert(bars.read(db, evil, "1d"))
+t.is(eback.symbol, evil, "a hostile symbol is stored and read back verbatim")
+t.is(eback.n, 3, "... with its bars")
+t.ok(db:one("SELECT COUNT(*) AS n FROM bars").n >= 13, "... and the bars table survives")
+
+local missing, merr2, mcode = bars.read(db, "NOPE", "1d")
+t.ok(missing == nil and mcode == "ENOENT" and merr2:find("bars NOPE 1d: none", 1, true), "a missing symbol: ENOENT, named")
+local _, tferr, tfcode = bars.read(db, "AAA", "7q")
+t.ok(tfcode == "EINVAL" and tferr:find("unknown timeframe '7q'", 1, true), "an unknown timeframe is named")
+
+local info = assert(bars.info(db))
+local seen = {}
+for _, e in ipairs(info) do seen[e.symbol .. " " .. e.timeframe] = e end
+t.is(seen["AAA 1d"].rows, 8, "bars.info: rows per symbol and timeframe")
+t.is(seen["AAA 1d"].first, T0, "bars.info: first bar time")
+t.is(seen["AAA 1d"].last, T0 + 9 * DAY, "bars.info: last bar time")
+t.is(seen[evil .. " 1d"].rows, 3, "bars.info lists the hostile symbol verbatim")
+t.is(info[1].symbol <= info[#info].symbol, true, "bars.info is sorted by symbol")
+assert(bars.write(db, make("AAA", "1h", T0, 2, false)))
+t.is_deeply(bars.timeframes(db, "AAA"), { "1d", "1h" }, "bars.timeframes lists what the table holds")
+
+-- Rows another program wrote are checked as read_csv checks a CSV row.
+assert(db:exec("INSERT INTO bars (symbol, timeframe, time, open, high, low, close, volume) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+  "BAD", "1d", T0, 10, 9, 11, 10, 0))
+local bad, berr, bcode = bars.read(db, "BAD", "1d")
+t.ok(bad == nil and bcode == "EDATA" and berr:find("bar at " .. T0 .. ": high/low", 1, true),
+  "a bar whose high is below its low is refused, naming the bar")
+t.is(db:snapshot(function() return db:one("SELECT COUNT(*) AS n FROM bars WHERE symbol = 'BAD'").n end), 1,
+  "db:snapshot runs fn and returns what it returns")
+db:exec("DELETE FROM bars WHERE symbol IN ('AAA', 'BIG', 'BAD', ?)", evil)
+
+-- A database at schema version 1 (bars without adj_close) takes migration 2 with its
+-- rows in place.
+do
+  local v1 = os.tmpname()
+  os.remove(v1)
+  local steps, latest = schema.steps, schema.latest
+  schema.steps, schema.latest = { steps[1] }, 1
+  local old = assert(store.open("sqlite:" .. v1, { migrate = true }))
+  schema.steps, schema.latest = steps, latest
+  assert(old:exec("INSERT INTO bars (symbol, timeframe, time, open, high, low, close, volume) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    "OLD", "1d", T0, 10, 11, 9, 10.5, 100))
+  t.is_deeply(schema.migrate(old), { 2 }, "a version-1 database takes migration 2")
+  local o = assert(bars.read(old, "OLD", "1d"))
+  t.ok(o.n == 1 and o.close[0] == 10.5 and o.adj_close == nil, "... and its bars read back, without adj_close")
+  old:close()
+  for _, sfx in ipairs({ "", "-wal", "-shm" }) do os.remove(v1 .. sfx) end
+end
+
 -- PostgreSQL only: the statement timeout
 if db.kind == "postgres" then
   local sep = url:find("?", 1, true) and "&" or "?"

@@ -72,3 +72,19 @@ do
   for i = 0, #c - 1 do sum2 = sum2 + c.v[i] end
   t.is(sum1, sum2, "checked and raw access agree")
 end
+
+-- reserve: one allocation for a known count; the columns still read right after it.
+do
+  local r = series.new("RES", "1d")
+  r:append(1e6, 1, 2, 0.5, 1.5, 10)
+  r:reserve(5000)
+  t.is(r._cs.cap, 5000LL, "reserve sets the capacity")
+  t.is(r.close[0], 1.5, "the bars before it are still there")
+  for i = 2, 5000 do r:append(i * 1e6, 1, 2, 0.5, i, 10) end
+  t.is(r._cs.cap, 5000LL, "appending up to it allocates nothing more")
+  t.is(r.close[4999], 5000, "and the last bar reads back")
+  t.raises(function() r:view(0, 2):reserve(10) end, "cannot grow", "a view cannot reserve")
+  t.is(series.timeframe_name("60m"), "1h", "timeframe_name: 60m is 1h")
+  t.is(series.timeframe_name("daily"), "1d", "timeframe_name: daily is 1d")
+  t.raises(function() series.timeframe_name("7q") end, "unknown timeframe", "timeframe_name: an unknown one raises")
+end

@@ -3,7 +3,7 @@ local flags = require("alluse.flags")
 
 local format = string.format
 
-local USAGE = "alluse backtest STRATEGY.lua --data FILE|DIR|SYMBOL=FILE ... [--store DIR] [--from D] [--to D]\n"
+local USAGE = "alluse backtest STRATEGY.lua --data FILE|DIR|SYMBOL=FILE|SYMBOL[:TF] ... [--store DIR] [--from D] [--to D]\n"
   .. "       [--cash N] [--param k=v ...] [--commission MODEL] [--slippage BPS] [--participation F]\n"
   .. "       [--json FILE] [--report FILE.html] [--trades FILE.csv] [--db URL] [--quiet]"
 
@@ -24,8 +24,48 @@ local function list_dir(dir)
   return out
 end
 
--- One --data value to a list of { series, source }; nil, message on failure.
-local function load_data(spec, store)
+-- SYMBOL[:TF] from the database's bars table: every timeframe it holds for the symbol
+-- unless TF names one.  src.db is opened on first use (and closed by the caller).
+local function load_from_db(spec, src)
+  local store_bars = require("alluse.store.bars")
+  if not src.db then
+    local db, err = require("alluse.store").open(src.url)
+    if not db then return nil, format("--data %s: --db %s", spec, tostring(err)) end
+    src.db = db
+  end
+  local db = src.db
+  local sym, tf = spec:match("^([^:]+):?(.*)$")
+  if not sym then return nil, format("--data %s: not a file or folder, nor SYMBOL[:TF]", spec) end
+  local tfs
+  if tf ~= "" then
+    local canon, why = store_bars.canonical_timeframe(tf)
+    if not canon then return nil, format("--data %s: %s", spec, why) end
+    tfs = { canon }
+  else
+    local err
+    tfs, err = store_bars.timeframes(db, sym)
+    if not tfs then return nil, format("--data %s: %s", spec, tostring(err)) end
+    if #tfs == 0 then
+      return nil, format("--data %s: not a file or folder, and %s has no bars for %s", spec, db.url, sym)
+    end
+  end
+  local out = {}
+  for _, t in ipairs(tfs) do
+    local s, err, code = store_bars.read(db, sym, t)
+    if not s then
+      if code == "ENOENT" then
+        return nil, format("--data %s: not a file or folder, and %s has no %s bars for %s", spec, db.url, t, sym)
+      end
+      return nil, format("--data %s: %s", spec, tostring(err))
+    end
+    out[#out + 1] = { series = s, source = format("db:%s:%s", s.symbol, s.timeframe), from_db = true }
+  end
+  return out
+end
+
+-- One --data value to a list of { series, source }; nil, message on failure.  A
+-- file or folder wins; then SYMBOL[:TF] from --store DIR, then from --db's bars table.
+local function load_data(spec, store, src)
   local data = require("alluse.data")
   local symbol, path = spec:match("^([%w%.%-_^]+)=(.+)$")
   if not symbol then path = spec end
@@ -68,6 +108,7 @@ local function load_data(spec, store)
     for _, e in ipairs(data.info(store) or {}) do
       if e.symbol == sym and (tf == "" or e.timeframe == tf) and not e.error then files[#files + 1] = e.path end
     end
+    if #files == 0 and src then return load_from_db(spec, src) end
     if #files == 0 then return nil, format("--data %s: not a file, and %s has no bars for it", spec, store) end
     local out = {}
     for _, p in ipairs(files) do
@@ -77,6 +118,7 @@ local function load_data(spec, store)
     end
     return out
   end
+  if src then return load_from_db(spec, src) end
   return nil, format("--data %s: no such file or folder", spec)
 end
 
@@ -223,13 +265,28 @@ end
 
 local LONG_RUN = 200000 -- bars: show a progress bar above this on a terminal
 
--- sha256 over files' bytes, in the order given (a folder: its .lua files, sorted).
+-- sha256 over a series' columns, for a feed read from the database (no file to hash).
+local function series_hash(s)
+  local ffi = require("ffi")
+  local crypto = require("alluse.crypto")
+  local cs, parts = s._cs, {}
+  for i, col in ipairs({ "time", "open", "high", "low", "close", "volume", "adj_close" }) do
+    parts[i] = cs[col] ~= nil and crypto.sha256_hex(ffi.string(cs[col], s.n * 8)) or "-"
+  end
+  return crypto.sha256_hex(table.concat(parts, "\n"))
+end
+
+-- sha256 over files' bytes, in the order given (a folder: its .lua files, sorted);
+-- an entry { source = ..., series = ... } (a feed from the database) by its bars.
 local function hash_files(paths)
   local crypto = require("alluse.crypto")
   local parts = {}
   for _, p in ipairs(paths) do
     local list = { p }
-    if is_dir(p) then
+    if type(p) == "table" then
+      list = {}
+      parts[#parts + 1] = p.source .. "\0" .. series_hash(p.series)
+    elseif is_dir(p) then
       list = {}
       local h = io.popen("find '" .. p:gsub("'", "'\\''") .. "' -type f -name '*.lua' 2>/dev/null | LC_ALL=C sort")
       for f in h:lines() do list[#list + 1] = f end
@@ -256,7 +313,7 @@ local function start_recording(url, strategy_path, data, params)
   local reaped, rerr = runs.reap(db)
   if not reaped then return nil, "backtest: --db " .. tostring(rerr) end
   local sources = {}
-  for _, d in ipairs(data) do sources[#sources + 1] = d.source end
+  for _, d in ipairs(data) do sources[#sources + 1] = d.from_db and d or d.source end
   local name = strategy_path:gsub("/+$", ""):match("([^/]+)$"):gsub("%.lua$", "")
   local rec, serr = runs.start(db, {
     kind = "backtest", strategy = name, strategy_file = strategy_path, params = params,
@@ -284,14 +341,18 @@ local function run(opts, args)
       return 1
     end
   end
+  -- --db also serves SYMBOL[:TF] bars from its bars table; opened on first use.
+  local bar_src = opts.db and { url = opts.db } or nil
   for _, spec in ipairs(specs) do
-    local list, err = load_data(spec, opts.store)
+    local list, err = load_data(spec, opts.store, bar_src)
     if not list then
+      if bar_src and bar_src.db then bar_src.db:close() end
       io.stderr:write("backtest: ", err, "\n")
       return 1
     end
     for _, d in ipairs(list) do data[#data + 1] = d end
   end
+  if bar_src and bar_src.db then bar_src.db:close() end
 
   local from = opts.from and date_us("from", opts.from)
   local to = opts.to and date_us("to", opts.to, true)
@@ -427,8 +488,9 @@ return {
   trades_csv = trades_csv,
   description = "Run STRATEGY.lua (or a folder with init.lua) over bars, in time order, with the fill model of\n"
     .. "docs/fills.md, and print a summary.  --data takes a CSV file, a .bars store file, a folder of\n"
-    .. "them, SYMBOL=FILE to name the symbol, or SYMBOL[:TF] to read from --store DIR; repeat it for\n"
-    .. "several symbols and timeframes.  --from/--to are New York dates, both included.\n"
+    .. "them, SYMBOL=FILE to name the symbol, or SYMBOL[:TF] to read from --store DIR or else from\n"
+    .. "the bars table of --db URL (a file or folder of that name wins); repeat it for several\n"
+    .. "symbols and timeframes.  --from/--to are New York dates, both included.\n"
     .. "--commission: none (default), per_share=R, per_contract=R or percent=R, with ,min=DOLLARS\n"
     .. "and ,max_percent=P (e.g. per_share=0.005,min=1).  A strategy that raises is halted: the\n"
     .. "results up to that point are still written and the exit status is 1.\n"
@@ -437,7 +499,7 @@ return {
     .. "unless --chain supplies a real chain; see docs/options.md.\n"
     .. "See docs/backtest.md, docs/strategy-api.md and docs/results.md.",
   flags = {
-    { name = "data", arg = "SRC", many = true, help = "bars: FILE.csv, FILE.bars, DIR, SYMBOL=FILE or SYMBOL[:TF] (with --store)" },
+    { name = "data", arg = "SRC", many = true, help = "bars: FILE.csv, FILE.bars, DIR, SYMBOL=FILE or SYMBOL[:TF] (with --store or --db)" },
     { name = "store", arg = "DIR", help = "the bar store to read SYMBOL[:TF] from (all of it without --data)" },
     { name = "from", arg = "DATE", help = "first New York date to run (YYYY-MM-DD)" },
     { name = "to", arg = "DATE", help = "last New York date to run, included" },
@@ -464,7 +526,7 @@ return {
     { name = "json", arg = "FILE", help = "write the full result as JSON (docs/results.md)" },
     { name = "report", arg = "FILE", help = "write the HTML report" },
     { name = "trades", arg = "FILE", help = "write the round trips as CSV" },
-    { name = "db", arg = "URL", help = "also store the run: sqlite:PATH or postgres://... (docs/storage.md)" },
+    { name = "db", arg = "URL", help = "also store the run, and read --data SYMBOL[:TF] from its bars table: sqlite:PATH or postgres://..." },
     { name = "check-invariants", help = "check cash = sum of the ledger and equity after every bar (slow)" },
     { name = "quiet", short = "q", help = "print nothing but errors" },
   },

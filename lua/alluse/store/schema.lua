@@ -235,6 +235,9 @@ end
 M.steps = {
   { version = 1, name = "runs, accounts, orders, events, fills, positions, lots, ledger, equity, weeks, audit, kv, bars",
     sql = function(dialect) return V1 .. append_only_sql(dialect) end },
+  -- Yahoo-style CSVs carry an adjusted close, and a series read back from the table
+  -- must be the one read from the CSV (alluse.store.bars).  NULL: the source had none.
+  { version = 2, name = "bars.adj_close", sql = function() return "ALTER TABLE bars ADD COLUMN adj_close {real};" end },
 }
 M.latest = #M.steps
 
