@@ -26,3 +26,12 @@ ALLUSE_LUA_PATH= "$bin" exec bench/backtest.lua "$data/store" "$build/bench/sma_
 ALLUSE_LUA_PATH= "$bin" exec bench/backtest.lua "$data/store" mem
 ALLUSE_LUA_PATH= "$bin" exec bench/backtest.lua "$data/store" mem json
 ALLUSE_LUA_PATH= "$bin" exec bench/alluse.lua data "$bin"
+
+# The database store (issue #7): order events persisted and make run's backtest with
+# --db, on temporary SQLite files and on a private PostgreSQL server (fsync on) when
+# PostgreSQL is installed.
+. bench/pg_server.sh
+pg_url=
+if bench_pg_start; then pg_url=$PGBENCH_URL; else echo "db: PostgreSQL figures skipped: $PGBENCH_REASON"; fi
+ALLUSE_LUA_PATH= "$bin" exec bench/db.lua --bin "$bin" sqlite: 'sqlite:?synchronous=normal' ${pg_url:+"$pg_url"}
+bench_pg_stop
