@@ -10,5 +10,6 @@ const au_c_module au_c_modules[] = {
     {"alluse.core.sqlite", luaopen_alluse_core_sqlite},
     {"alluse.core.pg", luaopen_alluse_core_pg},
     {"alluse.core.loop", luaopen_alluse_core_loop},
+    {"alluse.core.dbwriter", luaopen_alluse_core_dbwriter},
     {0, 0},
 };

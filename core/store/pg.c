@@ -54,7 +54,7 @@ static void one_line(const char *s, char *out, size_t cap)
     out[n] = 0;
 }
 
-static const char *code_of_sqlstate(const char *st)
+const char *au_pg_code(const char *st)
 {
     if (!st) return "EDB";
     if (strncmp(st, "23", 2) == 0) return "ECONSTRAINT";
@@ -91,7 +91,7 @@ static int push_result_fail(lua_State *L, PGconn *c, const PGresult *r)
     const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
     const char *primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
     const char *detail = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
-    const char *code = st ? code_of_sqlstate(st) : (PQstatus(c) == CONNECTION_BAD ? "ECONNECTION" : "EDB");
+    const char *code = st ? au_pg_code(st) : (PQstatus(c) == CONNECTION_BAD ? "ECONNECTION" : "EDB");
     char msg[1024];
     if (primary)
         snprintf(msg, sizeof msg, "%s%s%s%s", primary, detail ? " (" : "", detail ? detail : "", detail ? ")" : "");
@@ -104,7 +104,7 @@ static int push_result_fail(lua_State *L, PGconn *c, const PGresult *r)
 
 /* A number as PostgreSQL reads it back to the same value: integers exactly, other
  * doubles with 17 significant digits. */
-static void number_text(double x, char *buf)
+void au_pg_number_text(double x, char *buf)
 {
     if (x != x) { strcpy(buf, "NaN"); return; }
     if (isinf(x)) { strcpy(buf, x > 0 ? "Infinity" : "-Infinity"); return; }
@@ -141,7 +141,7 @@ static void value_text(lua_State *L, int vidx, int pos, char *numbuf, const char
         if (lua_touserdata(L, vidx) != NULL) luaL_error(L, "postgres: %s %d is a userdata", what, pos);
         *out = NULL;
         break;
-    case LUA_TNUMBER: number_text(lua_tonumber(L, vidx), numbuf); *out = numbuf; break;
+    case LUA_TNUMBER: au_pg_number_text(lua_tonumber(L, vidx), numbuf); *out = numbuf; break;
     case LUA_TBOOLEAN: *out = lua_toboolean(L, vidx) ? "t" : "f"; break;
     case LUA_TSTRING: {
         size_t len;
@@ -457,7 +457,7 @@ static int l_insert_rows(lua_State *L)
                 char msg[1100];
                 const char *primary = PQresultErrorField(err, PG_DIAG_MESSAGE_PRIMARY);
                 const char *detail = PQresultErrorField(err, PG_DIAG_MESSAGE_DETAIL);
-                const char *code = code_of_sqlstate(PQresultErrorField(err, PG_DIAG_SQLSTATE));
+                const char *code = au_pg_code(PQresultErrorField(err, PG_DIAG_SQLSTATE));
                 snprintf(msg, sizeof msg, "row %d: %s%s%s%s", base + bad, primary ? primary : "failed",
                          detail ? " (" : "", detail ? detail : "", detail ? ")" : "");
                 PQclear(err);

@@ -20,4 +20,10 @@
 
 int luaopen_alluse_core_pg(lua_State *L);
 
+/* Shared with store/writer.c: the code (ECONSTRAINT, ETIMEDOUT, ...) of a SQLSTATE
+ * (NULL gives EDB), and a number as text PostgreSQL reads back to the same value
+ * (buf holds at least 32 bytes). */
+const char *au_pg_code(const char *sqlstate);
+void au_pg_number_text(double x, char *buf);
+
 #endif

@@ -44,7 +44,7 @@ typedef struct conn {
 
 /* ---- errors ---- */
 
-static const char *code_for(int rc)
+const char *au_sqlite_code(int rc)
 {
     switch (rc & 0xff) {
     case SQLITE_CONSTRAINT: return "ECONSTRAINT";
@@ -75,7 +75,7 @@ static int push_error(lua_State *L, int rc, const char *fmt, ...)
         if (*p == '\n' || *p == '\r' || *p == '\t') *p = ' ';
     lua_pushnil(L);
     lua_pushstring(L, msg);
-    lua_pushstring(L, code_for(rc));
+    lua_pushstring(L, au_sqlite_code(rc));
     return 3;
 }
 

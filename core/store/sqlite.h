@@ -46,4 +46,7 @@
 
 int luaopen_alluse_core_sqlite(lua_State *L);
 
+/* The error code (above) of an SQLite result code; also used by store/writer.c. */
+const char *au_sqlite_code(int rc);
+
 #endif

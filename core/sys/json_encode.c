@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "host/modules.h"
+#include "sys/json_encode.h"
 
 #define MAX_DEPTH 1000
 #define MAX_SAFE 9007199254740992.0 /* 2^53 */
@@ -277,6 +278,11 @@ static size_t format_number(double n, char *out)
         if (!w || back) return w;
     }
     return format_digits(n, 17, out, &back);
+}
+
+size_t au_json_number(double n, char *out)
+{
+    return format_number(n, out);
 }
 
 /* format_number, or for what it leaves, alluse.json's own format_number. */

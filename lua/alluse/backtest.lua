@@ -318,13 +318,15 @@ function M.run(opts)
   local next_day = -math.huge
   local function close_day()
     if not cur_date then return end
-    local total, flow = eng:end_of_day(cur_date)
+    local date = cur_date
+    cur_date = nil -- closed once, even when what follows raises (the halt path closes again)
+    local total, flow = eng:end_of_day(date)
     local accts, flows = {}, { total = flow }
     for _, a in ipairs(eng.accounts) do
       local n = #a.eq_dates
-      if a.eq_dates[n] == cur_date then accts[a.name], flows[a.name] = a.eq_values[n], a.eq_flows[n] end
+      if a.eq_dates[n] == date then accts[a.name], flows[a.name] = a.eq_values[n], a.eq_flows[n] end
     end
-    local row = { date = cur_date, total = total, accounts = accts, flows = flows }
+    local row = { date = date, total = total, accounts = accts, flows = flows }
     rows[#rows + 1] = row
     if check then eng:check_invariants(true) end
     if recorder then

@@ -110,7 +110,8 @@ end
 -- ---- placeholders ----
 
 -- `?` -> $1, $2 ... outside quoted strings, identifiers and comments.
-local numbered_cache = setmetatable({}, { __mode = "k" })
+-- Our SQL is a bounded set of texts; the cache is dropped if it ever grows past that.
+local numbered_cache, numbered_count = {}, 0
 local function numbered(sql)
   local hit = numbered_cache[sql]
   if hit then return hit end
@@ -134,6 +135,8 @@ local function numbered(sql)
   end
   out[#out + 1] = sub(sql, last)
   local s = table.concat(out)
+  numbered_count = numbered_count + 1
+  if numbered_count > 4096 then numbered_cache, numbered_count = {}, 1 end
   numbered_cache[sql] = s
   return s
 end
@@ -318,49 +321,50 @@ function DB:exec_script(sql)
   return self.conn:exec_script(sql)
 end
 
--- Bulk insert of rows (arrays in the order of columns) into table `tbl`.  conflict:
+-- ---- bulk writes ----
+--
+-- A bulk write is a list of steps { sql, rows, ncols, mode }: mode "rows" runs sql once
+-- per row, "copy" sends rows to a COPY ... FROM STDIN (PostgreSQL), "exec" runs sql
+-- once.  db:insert and db:upsert run their steps at once; alluse.core.dbwriter runs the
+-- same steps on its own thread (store/runs.lua: a run written behind its loop).
+
+-- Steps inserting rows (arrays in the order of columns) into table `tbl`.  conflict:
 -- nil (a duplicate is an error) or "ignore" (rows whose key exists are skipped).
-function DB:insert(tbl, columns, rows, conflict)
+function DB:insert_steps(tbl, columns, rows, conflict)
   check_ident(tbl, "table")
   for _, c in ipairs(columns) do check_ident(c, "column") end
-  if #rows == 0 then return 0 end
   local cols = table.concat(columns, ", ")
   if self.kind == "postgres" and conflict == nil then
-    return self:_call("copy_rows", format("COPY %s (%s) FROM STDIN", tbl, cols), rows, #columns)
+    return { { format("COPY %s (%s) FROM STDIN", tbl, cols), rows, #columns, "copy" } }
   end
   local marks = ("?, "):rep(#columns):sub(1, -3)
   local verb = (conflict == "ignore" and self.kind == "sqlite") and "INSERT OR IGNORE" or "INSERT"
   local tail = (conflict == "ignore" and self.kind == "postgres") and " ON CONFLICT DO NOTHING" or ""
-  return self:_call("insert_rows", format("%s INTO %s (%s) VALUES (%s)%s", verb, tbl, cols, marks, tail), rows,
-    #columns)
+  local sql = format("%s INTO %s (%s) VALUES (%s)%s", verb, tbl, cols, marks, tail)
+  if self.kind == "postgres" then sql = numbered(sql) end
+  return { { sql, rows, #columns, "rows" } }
 end
 
--- Insert-or-update of many rows keyed by `keys` (a subset of columns): the other
--- columns take the new values.  Rows repeating a key within the call: the last wins.
--- Returns a count of rows written (SQLite: rows given; PostgreSQL: distinct keys).
--- SQLite runs one prepared statement per row; PostgreSQL COPYs into a temporary table
--- and merges it in one statement (a statement per row costs a round trip each).
-function DB:upsert(tbl, columns, keys, rows)
+-- Steps inserting or updating rows keyed by `keys` (a subset of columns): the other
+-- columns take the new values; of rows repeating a key, the last wins.  SQLite: one
+-- statement per row, in order.  PostgreSQL: COPY into a temporary table, then one
+-- merging statement (which may touch a row only once: the last row per key is kept).
+function DB:upsert_steps(tbl, columns, keys, rows)
   check_ident(tbl, "table")
   local is_key, key_pos = {}, {}
-  for _, k in ipairs(keys) do is_key[k] = true end
+  for _, k in ipairs(keys) do check_ident(k, "key") is_key[k] = true end
   local sets = {}
   for i, c in ipairs(columns) do
     check_ident(c, "column")
     if is_key[c] then key_pos[#key_pos + 1] = i else sets[#sets + 1] = format("%s = excluded.%s", c, c) end
   end
-  if #rows == 0 then return 0 end
   local cols, keycols = table.concat(columns, ", "), table.concat(keys, ", ")
   local conflict = format("ON CONFLICT (%s) DO %s", keycols,
     #sets > 0 and ("UPDATE SET " .. table.concat(sets, ", ")) or "NOTHING")
   if self.kind == "sqlite" then
-    -- One statement per row, in order: a repeated key is simply updated again.
     local marks = ("?, "):rep(#columns):sub(1, -3)
-    return self:_call("insert_rows", format("INSERT INTO %s (%s) VALUES (%s) %s", tbl, cols, marks, conflict),
-      rows, #columns)
+    return { { format("INSERT INTO %s (%s) VALUES (%s) %s", tbl, cols, marks, conflict), rows, #columns, "rows" } }
   end
-  -- PostgreSQL merges a whole set in one statement, which may touch a row only once:
-  -- keep the last row per key.
   local last, order = {}, {}
   for _, r in ipairs(rows) do
     local parts = {}
@@ -371,17 +375,46 @@ function DB:upsert(tbl, columns, keys, rows)
   end
   local uniq = {}
   for i, k in ipairs(order) do uniq[i] = last[k] end
+  local stage = "alluse_stage_" .. tbl
+  return {
+    { format("CREATE TEMP TABLE IF NOT EXISTS %s (LIKE %s) ON COMMIT DELETE ROWS", stage, tbl), nil, 0, "exec" },
+    { format("COPY %s (%s) FROM STDIN", stage, cols), uniq, #columns, "copy" },
+    { format("INSERT INTO %s (%s) SELECT %s FROM %s %s", tbl, cols, cols, stage, conflict), nil, 0, "exec" },
+    { format("DELETE FROM %s", stage), nil, 0, "exec" },
+  }
+end
+
+-- Runs steps now, in one transaction (the caller's, or one of its own): the number of
+-- rows the steps carried, or nil, message, code.
+function DB:run_steps(steps)
   return self:transaction(function()
-    local stage = "alluse_stage_" .. tbl
-    local ok, err, code = self:exec(format("CREATE TEMP TABLE IF NOT EXISTS %s (LIKE %s) ON COMMIT DELETE ROWS",
-      stage, tbl))
-    if not ok then return nil, err, code end
-    ok, err, code = self:_call("copy_rows", format("COPY %s (%s) FROM STDIN", stage, cols), uniq, #columns)
-    if not ok then return nil, err, code end
-    ok, err, code = self:exec(format("INSERT INTO %s (%s) SELECT %s FROM %s %s", tbl, cols, cols, stage, conflict))
-    if not ok then return nil, err, code end
-    return self:exec(format("DELETE FROM %s", stage)) and #uniq
+    local n = 0
+    for _, st in ipairs(steps) do
+      local sql, rows, ncols, mode = st[1], st[2], st[3], st[4]
+      local ok, err, code
+      if mode == "exec" then
+        ok, err, code = self:_call("exec", sql, {})
+      elseif rows and #rows > 0 then
+        ok, err, code = self:_call(mode == "copy" and "copy_rows" or "insert_rows", sql, rows, ncols)
+        n = n + #rows
+      else
+        ok = true
+      end
+      if not ok then return nil, err, code end
+    end
+    return n
   end)
+end
+
+function DB:insert(tbl, columns, rows, conflict)
+  if #rows == 0 then return 0 end
+  return self:run_steps(self:insert_steps(tbl, columns, rows, conflict))
+end
+
+-- Returns the number of rows written (PostgreSQL: distinct keys; SQLite: rows given).
+function DB:upsert(tbl, columns, keys, rows)
+  if #rows == 0 then return 0 end
+  return self:run_steps(self:upsert_steps(tbl, columns, keys, rows))
 end
 
 -- fn runs inside BEGIN ... COMMIT and its results are returned; when it raises, or
@@ -407,7 +440,12 @@ local function run_transaction(self, begin, fn, ...)
     elseif res[2] == nil and res[3] ~= nil then
       failed, ferr, fcode = true, res[3], res[4]
     end
-    if not failed then
+    if not failed and self.kind == "postgres" and self.conn:transaction_status() == "inerror" then
+      -- A statement in fn failed and fn went on: PostgreSQL would answer COMMIT with
+      -- a silent ROLLBACK.  Say so instead of reporting success.
+      failed, ferr, fcode = true, "postgres: a statement in the transaction failed; it was rolled back", "EDB"
+      raw(self, "exec", "ROLLBACK", {})
+    elseif not failed then
       local cok, cerr, ccode = raw(self, "exec", "COMMIT", {})
       if cok then return select(2, unpack(res, 1, table.maxn(res))) end
       failed, ferr, fcode = true, cerr, ccode
@@ -435,6 +473,19 @@ function DB:snapshot(fn, ...)
     fn, ...)
 end
 
+-- A writer thread on a connection of its own to the same database
+-- (alluse.core.dbwriter): run_steps' batches committed behind the caller.
+function DB:writer()
+  local dbwriter = require("alluse.core.dbwriter")
+  if self.kind == "sqlite" then
+    return dbwriter.sqlite(self.path, { synchronous = self.sqlite_opts.synchronous,
+      busy_timeout_ms = self.sqlite_opts.busy_timeout_ms })
+  end
+  local w, err, code = dbwriter.postgres(self.conninfo, { statement_timeout = self.statement_timeout })
+  if not w then return nil, format("%s: %s", self.url, err), code end
+  return w
+end
+
 function DB:close()
   if self.conn then self.conn:close() end
   self.conn = nil
@@ -455,7 +506,7 @@ function M.open(url, opts)
   if spec.kind == "sqlite" then
     local conn, err, code = require("alluse.core.sqlite").open(spec.path, spec.opts)
     if not conn then return nil, err, code end
-    self.conn, self.path = conn, spec.path
+    self.conn, self.path, self.sqlite_opts = conn, spec.path, spec.opts
   else
     self.conninfo, self.statement_timeout, self.reconnect_ms = spec.conninfo, spec.statement_timeout,
       spec.reconnect_ms

@@ -1,6 +1,7 @@
 #!/bin/bash
 # The storage suite (tests/lua/test_db.lua) and the non-blocking path inside tasks
-# (tests/lua/test_db_async.lua) against a real PostgreSQL: a private
+# (tests/lua/test_db_async.lua) and the writer thread (tests/lua/test_db_writer.lua)
+# against a real PostgreSQL: a private
 # server from Debian's packages (tests/integration/pg.sh), over TCP and over the unix
 # socket.  The same file runs against SQLite on its own in make test.
 set -u
@@ -10,7 +11,7 @@ root=$(cd "$here/../.." && pwd)
 trap pg_stop EXIT
 pg_start_or_skip
 cd "$root"
-ALLUSE_TEST_DB=$PGTEST_URL "$ALLUSE" test tests/lua/test_db.lua tests/lua/test_db_async.lua
+ALLUSE_TEST_DB=$PGTEST_URL "$ALLUSE" test tests/lua/test_db.lua tests/lua/test_db_async.lua tests/lua/test_db_writer.lua
 rc=$?
 # Over the unix socket: a fresh database, so the suite starts from an empty schema.
 pg_psql "CREATE DATABASE alluse_sock" >/dev/null

@@ -316,7 +316,7 @@ local function start_recording(url, strategy_path, data, params)
   for _, d in ipairs(data) do sources[#sources + 1] = d.from_db and d or d.source end
   local name = strategy_path:gsub("/+$", ""):match("([^/]+)$"):gsub("%.lua$", "")
   local rec, serr = runs.start(db, {
-    kind = "backtest", strategy = name, strategy_file = strategy_path, params = params,
+    kind = "backtest", strategy = name, strategy_file = strategy_path, params = params, behind = true,
     data_hash = hash_files(sources), code_hash = hash_files({ strategy_path }),
   })
   if not rec then return nil, "backtest: --db " .. tostring(serr) end

@@ -26,6 +26,7 @@ local null = json.null
 local M = {}
 
 local FLUSH_US = 500000
+local FLUSH_BEHIND_US = 200000 -- written behind: smaller batches, a shorter wait at the end
 M.FLUSH_US = FLUSH_US
 
 -- Journal bodies: the canonical encoder without sorting keys (the rows are stored, not
@@ -45,19 +46,25 @@ Rec.__index = Rec
 
 -- Starts a run: its row, status running.  spec: kind, strategy, strategy_file,
 -- params (table), data_hash, code_hash, meta (table, may be filled in at finish).
+-- spec.behind: write the run on a writer thread (alluse.core.dbwriter), so the run
+-- does not wait for the database; a failed write is returned by the next day() or by
+-- finish().
 function M.start(db, spec)
   local h = host()
   local now = time.now()
-  local ok, err, code = db:exec("INSERT INTO runs (kind, strategy, strategy_file, params, data_hash, code_hash, "
-    .. "status, started_at, host, pid, alluse_version) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)",
+  local row, err, code = db:one("INSERT INTO runs (kind, strategy, strategy_file, params, data_hash, code_hash, "
+    .. "status, started_at, host, pid, alluse_version) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?) RETURNING id",
     spec.kind, spec.strategy, nn(spec.strategy_file), json.encode(spec.params or {}, { sorted = true }),
     nn(spec.data_hash), nn(spec.code_hash), now, h.hostname(), h.pid(), require("alluse.version").version)
-  if not ok then return nil, err, code end
-  local row, qerr, qcode = db:one("SELECT MAX(id) AS id FROM runs WHERE pid = ? AND host = ? AND started_at = ?",
-    h.pid(), h.hostname(), now)
-  if not row then return nil, qerr, qcode end
+  if not row then return nil, err, code end
+  local writer
+  if spec.behind then
+    local werr, wcode
+    writer, werr, wcode = db:writer()
+    if not writer then return nil, werr, wcode end
+  end
   return setmetatable({
-    db = db, id = tonumber(row.id), first_open = 1, ledger_done = {}, journal_done = {},
+    db = db, id = tonumber(row.id), writer = writer, week_keys = {}, first_open = 1, ledger_done = {}, journal_done = {},
     events = {}, fills = {}, event_seq = 0, fill_seq = 0, equity = {}, weeks = {}, protocol_seq = 0,
     last_flush = time.monotonic(), accounts_seen = 0,
   }, Rec)
@@ -84,7 +91,7 @@ function Rec:day(eng, row)
     local v = row.accounts[a.name]
     if v then eq[#eq + 1] = { id, a.name, row.date, v, row.flows[a.name] } end
   end
-  if time.monotonic() - self.last_flush >= FLUSH_US then
+  if time.monotonic() - self.last_flush >= (self.writer and FLUSH_BEHIND_US or FLUSH_US) then
     local ok, err, code = self:flush(eng)
     if not ok then return nil, err, code end
   end
@@ -145,7 +152,8 @@ function Rec:_collect(eng, events_done)
       -- The row as recorded; its time (µs) is also in the body, where the reader
       -- replaces it with the ISO text the results use.
       self.protocol_seq = self.protocol_seq + 1
-      protocol[#protocol + 1] = { id, self.protocol_seq, name, r.time, encode_body(r) }
+      -- Written behind, the writer thread encodes the row (it copies it at submit).
+      protocol[#protocol + 1] = { id, self.protocol_seq, name, r.time, self.writer and r or encode_body(r) }
       if name == "weeks" and type(r.week) == "string" and type(r.account) == "string"
         and type(r.ticker) == "string" then
         weeks[#weeks + 1] = { id, r.week, r.account, r.ticker, nn(r.mode), nn(r.type) }
@@ -159,33 +167,49 @@ function Rec:_collect(eng, events_done)
 end
 
 -- Everything new, in one transaction; the bookmarks move only once it committed.
+-- The steps that write what _collect gathered (mode: "ignore" on a repeat).
+function Rec:_steps(c, mode)
+  local db = self.db
+  local steps = {}
+  local function add(list) for _, st in ipairs(list) do steps[#steps + 1] = st end end
+  add(db:upsert_steps("orders", ORDER_COLS, { "run_id", "client_order_id" }, c.orders))
+  add(db:insert_steps("order_events", { "run_id", "seq", "client_order_id", "time", "status", "filled_qty",
+    "avg_price", "reason" }, self.events, mode))
+  add(db:insert_steps("fills", { "run_id", "seq", "client_order_id", "account", "symbol", "side", "qty", "price",
+    "commission", "time" }, self.fills, mode))
+  add(db:insert_steps("ledger", { "run_id", "seq", "account", "time", "kind", "symbol", "amount", "balance",
+    "ref_order", "ref_num" }, c.ledger, mode))
+  add(db:upsert_steps("accounts", ACCOUNT_COLS, { "run_id", "name" }, c.accounts))
+  add(db:insert_steps("equity", { "run_id", "account", "date", "equity", "flow" }, self.equity, mode))
+  add(db:insert_steps("protocol_events", { "run_id", "seq", "stream", "time", "body" }, c.protocol, mode))
+  -- A week's row is usually written once: rows whose key this run has not written
+  -- yet are plain inserts (COPY on PostgreSQL); only the others need the upsert.
+  local fresh, again = {}, {}
+  local seen = self.week_keys
+  for _, r in ipairs(c.weeks) do
+    local k = r[2] .. "\0" .. r[3] .. "\0" .. r[4]
+    if seen[k] then again[#again + 1] = r else seen[k] = true fresh[#fresh + 1] = r end
+  end
+  local WEEK_COLS = { "run_id", "week", "account", "ticker", "mode", "type" }
+  add(db:insert_steps("weeks", WEEK_COLS, fresh, mode))
+  if #again > 0 then add(db:upsert_steps("weeks", WEEK_COLS, { "run_id", "week", "account", "ticker" }, again)) end
+  return steps
+end
+
+-- Everything new since the last flush, in one transaction; the bookmarks move once it
+-- is committed, or (written behind) once the writer has its copy of the rows.
 function Rec:flush(eng, events_done)
   local c = self:_collect(eng, events_done)
   local db = self.db
-  local events, fills, equity = self.events, self.fills, self.equity
-  local ok, err, code = db:transaction(function()
-    -- New rows only, so the bulk path (COPY on PostgreSQL); "ignore" when repeating.
-    local mode = db.retrying and "ignore" or nil
-    local steps = {
-      function() return db:upsert("orders", ORDER_COLS, { "run_id", "client_order_id" }, c.orders) end,
-      function() return db:insert("order_events", { "run_id", "seq", "client_order_id", "time", "status",
-        "filled_qty", "avg_price", "reason" }, events, mode) end,
-      function() return db:insert("fills", { "run_id", "seq", "client_order_id", "account", "symbol", "side",
-        "qty", "price", "commission", "time" }, fills, mode) end,
-      function() return db:insert("ledger", { "run_id", "seq", "account", "time", "kind", "symbol", "amount",
-        "balance", "ref_order", "ref_num" }, c.ledger, mode) end,
-      function() return db:upsert("accounts", ACCOUNT_COLS, { "run_id", "name" }, c.accounts) end,
-      function() return db:insert("equity", { "run_id", "account", "date", "equity", "flow" }, equity, mode) end,
-      function() return db:insert("protocol_events", { "run_id", "seq", "stream", "time", "body" }, c.protocol, mode) end,
-      function() return db:upsert("weeks", { "run_id", "week", "account", "ticker", "mode", "type" },
-        { "run_id", "week", "account", "ticker" }, c.weeks) end,
-    }
-    for _, step in ipairs(steps) do
-      local sok, serr, scode = step()
-      if not sok then return nil, serr, scode end
-    end
-    return true
-  end)
+  local ok, err, code
+  if self.writer then
+    ok, err, code = self.writer:submit(self:_steps(c))
+  else
+    ok, err, code = db:transaction(function()
+      -- New rows only, so the bulk path (COPY on PostgreSQL); "ignore" when repeating.
+      return db:run_steps(self:_steps(c, db.retrying and "ignore" or nil))
+    end)
+  end
   if not ok then return nil, err, code end
   self.first_open = c.first_open
   for _, a in ipairs(eng.accounts) do self.ledger_done[a.name] = tonumber(a.ptr.nledger) end
@@ -199,6 +223,11 @@ end
 -- and the run's status, in one transaction after the last flush.
 function Rec:finish(eng, result, extra)
   local ok, err, code = self:flush(eng, extra.events)
+  if ok and self.writer then
+    ok, err, code = self.writer:wait() -- everything written before the run is called done
+    self.writer:close()
+    self.writer = nil
+  end
   if not ok then return nil, err, code end
   local db, id = self.db, self.id
   local trades, positions, assignments = {}, {}, {}
