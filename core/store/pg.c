@@ -24,7 +24,6 @@
 #define CONN_MT "alluse.pg.conn"
 #define NUM_TEXT 32          /* "%.17g" of a double fits in 25 */
 #define PIPELINE_CHUNK 1000  /* rows sent before reading their results back */
-#define COPY_CHUNK 65536     /* bytes buffered before PQputCopyData */
 
 /* PostgreSQL's built-in type OIDs (catalog/pg_type_d.h; stable across versions). */
 enum { OID_BOOL = 16, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23, OID_OID = 26,
@@ -483,25 +482,18 @@ static int pcheck_rows(lua_State *L)
     return 0;
 }
 
-/* The COPY data being written: a fixed buffer sent with PQputCopyData whenever it
- * fills (a userdata, so an error leaves nothing to free). */
-typedef struct copybuf {
-    PGconn *conn;
-    size_t len;
-    int failed;
-    char data[COPY_CHUNK];
-} copybuf;
+/* ---- COPY text (shared with store/writer.c; see pg.h) ---- */
 
-static void copy_flush(copybuf *b)
+void au_pg_copy_flush(au_pg_copy *b)
 {
     if (b->len > 0 && !b->failed && PQputCopyData(b->conn, b->data, (int)b->len) != 1) b->failed = 1;
     b->len = 0;
 }
 
-static void copy_put(copybuf *b, const char *s, size_t n)
+void au_pg_copy_put(au_pg_copy *b, const char *s, size_t n)
 {
     while (n > 0) {
-        if (b->len == sizeof b->data) copy_flush(b);
+        if (b->len == sizeof b->data) au_pg_copy_flush(b);
         size_t k = sizeof b->data - b->len;
         if (k > n) k = n;
         memcpy(b->data + b->len, s, k);
@@ -511,8 +503,8 @@ static void copy_put(copybuf *b, const char *s, size_t n)
     }
 }
 
-/* COPY's text format: backslash, tab, newline and carriage return escaped, \N NULL. */
-static void copy_escaped(copybuf *b, const char *s, size_t len)
+/* COPY's text format: backslash, tab, newline and carriage return escaped. */
+void au_pg_copy_escaped(au_pg_copy *b, const char *s, size_t len)
 {
     size_t run = 0;
     for (size_t i = 0; i < len; i++) {
@@ -524,11 +516,11 @@ static void copy_escaped(copybuf *b, const char *s, size_t len)
         case '\r': esc = "\\r"; break;
         default: continue;
         }
-        copy_put(b, s + run, i - run);
-        copy_put(b, esc, 2);
+        au_pg_copy_put(b, s + run, i - run);
+        au_pg_copy_put(b, esc, 2);
         run = i + 1;
     }
-    copy_put(b, s + run, len - run);
+    au_pg_copy_put(b, s + run, len - run);
 }
 
 /* conn:copy_rows("COPY t (a, b) FROM STDIN", rows [, ncols]) -> count | nil, message, code.
@@ -563,7 +555,7 @@ static int l_copy_rows(lua_State *L)
         while ((r = PQgetResult(c)) != NULL) PQclear(r);
         return lua_error(L);
     }
-    copybuf *b = lua_newuserdata(L, sizeof *b);
+    au_pg_copy *b = lua_newuserdata(L, sizeof *b);
     b->conn = c;
     b->len = 0;
     b->failed = 0;
@@ -571,24 +563,24 @@ static int l_copy_rows(lua_State *L)
     for (int i = 1; i <= nrows && !b->failed; i++) {
         lua_rawgeti(L, 3, i);
         for (int j = 1; j <= ncols; j++) {
-            if (j > 1) copy_put(b, "\t", 1);
+            if (j > 1) au_pg_copy_put(b, "\t", 1);
             lua_rawgeti(L, -1, j);
             if (lua_type(L, -1) == LUA_TSTRING) {
                 size_t len;
                 const char *v = lua_tolstring(L, -1, &len);
-                copy_escaped(b, v, len);
+                au_pg_copy_escaped(b, v, len);
             } else {
                 const char *v;
                 value_text(L, -1, j, num, &v, "value"); /* checked above: does not raise */
-                if (v) copy_put(b, v, strlen(v));
-                else copy_put(b, "\\N", 2);
+                if (v) au_pg_copy_put(b, v, strlen(v));
+                else au_pg_copy_put(b, "\\N", 2);
             }
             lua_pop(L, 1);
         }
-        copy_put(b, "\n", 1);
+        au_pg_copy_put(b, "\n", 1);
         lua_pop(L, 1);
     }
-    copy_flush(b);
+    au_pg_copy_flush(b);
     if (PQputCopyEnd(c, NULL) != 1) b->failed = 1;
     r = PQgetResult(c);
     int k;

@@ -16,7 +16,9 @@
 #ifndef AU_STORE_PG_H
 #define AU_STORE_PG_H
 
+#include <libpq-fe.h>
 #include <lua.h>
+#include <stddef.h>
 
 int luaopen_alluse_core_pg(lua_State *L);
 
@@ -25,5 +27,18 @@ int luaopen_alluse_core_pg(lua_State *L);
  * (buf holds at least 32 bytes). */
 const char *au_pg_code(const char *sqlstate);
 void au_pg_number_text(double x, char *buf);
+
+/* A COPY ... FROM STDIN text stream (PQputCopyData in 64 KiB pieces); `failed` is set
+ * when a piece could not be sent.  Set conn, len = 0 and failed = 0 before use. */
+typedef struct au_pg_copy {
+    PGconn *conn;
+    size_t len;
+    int failed;
+    char data[65536];
+} au_pg_copy;
+
+void au_pg_copy_put(au_pg_copy *b, const char *s, size_t n);
+void au_pg_copy_escaped(au_pg_copy *b, const char *s, size_t len); /* \\ \t \n \r escaped */
+void au_pg_copy_flush(au_pg_copy *b);
 
 #endif

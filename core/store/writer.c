@@ -17,7 +17,6 @@
 
 #define WRITER_MT "alluse.dbwriter"
 #define MSG_MAX 512
-#define COPY_CHUNK 65536
 
 /* V_OBJ: a flat table written as a JSON object by the writer thread (the journal's
  * rows: encoding them is most of what storing them costs); u.i members follow it, each
@@ -414,72 +413,38 @@ static const char *pg_text(const wbatch *b, const wval *v, char *num, jbuf *j)
     }
 }
 
-typedef struct copybuf {
-    char data[COPY_CHUNK];
-    size_t len;
-    int bad;
-} copybuf;
-
-static void put(PGconn *c, copybuf *cb, const char *s, size_t n)
-{
-    while (n > 0) {
-        if (cb->len == sizeof cb->data) {
-            if (PQputCopyData(c, cb->data, (int)cb->len) != 1) cb->bad = 1;
-            cb->len = 0;
-        }
-        size_t k = sizeof cb->data - cb->len;
-        if (k > n) k = n;
-        memcpy(cb->data + cb->len, s, k);
-        cb->len += k;
-        s += k;
-        n -= k;
-    }
-}
-
-static void put_escaped(PGconn *c, copybuf *cb, const char *s, size_t len)
-{
-    size_t run = 0;
-    for (size_t i = 0; i < len; i++) {
-        const char *esc = s[i] == '\\' ? "\\\\" : s[i] == '\t' ? "\\t" : s[i] == '\n' ? "\\n" : s[i] == '\r' ? "\\r" : NULL;
-        if (!esc) continue;
-        put(c, cb, s + run, i - run);
-        put(c, cb, esc, 2);
-        run = i + 1;
-    }
-    put(c, cb, s + run, len - run);
-}
-
-static int pg_copy(writer *w, const wbatch *b, const wstep *s, copybuf *cb, jbuf *j)
+static int pg_copy(writer *w, const wbatch *b, const wstep *s, au_pg_copy *cb, jbuf *j)
 {
     PGconn *c = w->pg;
     PGresult *r = PQexec(c, b->text + s->sql_off);
     if (!r || PQresultStatus(r) != PGRES_COPY_IN) return pg_result(w, r);
     PQclear(r);
+    cb->conn = c;
     cb->len = 0;
-    cb->bad = 0;
+    cb->failed = 0;
     char num[32];
     const wval *v = b->vals + s->first;
     for (int row = 0; row < s->nrows; row++) {
         for (int col = 0; col < s->ncols; col++, v = next_value(v)) {
-            if (col) put(c, cb, "\t", 1);
-            if (v->type == V_TEXT) put_escaped(c, cb, b->text + v->u.off, v->len);
-            else if (v->type == V_NULL) put(c, cb, "\\N", 2);
+            if (col) au_pg_copy_put(cb, "\t", 1);
+            if (v->type == V_TEXT) au_pg_copy_escaped(cb, b->text + v->u.off, v->len);
+            else if (v->type == V_NULL) au_pg_copy_put(cb, "\\N", 2);
             else if (v->type == V_OBJ) {
                 const char *text = json_object(j, b, v);
-                put_escaped(c, cb, text, j->n);
+                au_pg_copy_escaped(cb, text, j->n);
             }
             else {
                 const char *t = pg_text(b, v, num, j);
-                put(c, cb, t, strlen(t));
+                au_pg_copy_put(cb, t, strlen(t));
             }
         }
-        put(c, cb, "\n", 1);
+        au_pg_copy_put(cb, "\n", 1);
     }
-    if (cb->len && PQputCopyData(c, cb->data, (int)cb->len) != 1) cb->bad = 1;
-    if (PQputCopyEnd(c, NULL) != 1) cb->bad = 1;
+    au_pg_copy_flush(cb);
+    if (PQputCopyEnd(c, NULL) != 1) cb->failed = 1;
     int ok = pg_result(w, PQgetResult(c));
     while ((r = PQgetResult(c)) != NULL) PQclear(r);
-    return ok && !cb->bad;
+    return ok && !cb->failed;
 }
 
 static int pg_rows(writer *w, const wbatch *b, const wstep *s, jbuf *j)
@@ -501,7 +466,7 @@ static int pg_rows(writer *w, const wbatch *b, const wstep *s, jbuf *j)
     return 1;
 }
 
-static int run_pg(writer *w, const wbatch *b, copybuf *cb, jbuf *j)
+static int run_pg(writer *w, const wbatch *b, au_pg_copy *cb, jbuf *j)
 {
     if (!pg_result(w, PQexec(w->pg, "BEGIN"))) return 0;
     for (int i = 0; i < b->nsteps; i++) {
@@ -520,7 +485,7 @@ static int run_pg(writer *w, const wbatch *b, copybuf *cb, jbuf *j)
 static void *writer_main(void *arg)
 {
     writer *w = arg;
-    copybuf *cb = malloc(sizeof *cb);
+    au_pg_copy *cb = malloc(sizeof *cb);
     jbuf j = {NULL, 0, 0};
     pthread_mutex_lock(&w->mu);
     for (;;) {

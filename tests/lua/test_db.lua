@@ -9,16 +9,9 @@ local runs = require("alluse.store.runs")
 local json = require("alluse.json")
 local null = store.null
 
-local url = os.getenv("ALLUSE_TEST_DB")
-local tmp
-if not url or url == "" then
-  tmp = os.tmpname()
-  os.remove(tmp)
-  url = "sqlite:" .. tmp
-end
-local function cleanup()
-  if tmp then for _, s in ipairs({ "", "-wal", "-shm" }) do os.remove(tmp .. s) end end
-end
+local target = dofile((debug.getinfo(1, "S").source:sub(2):gsub("[^/]*$", "")) .. "db_target.lua")
+local url = target.url
+local cleanup = target.cleanup
 
 -- ---- URLs and placeholders (no database needed) ----
 

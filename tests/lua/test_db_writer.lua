@@ -5,13 +5,8 @@ local store = require("alluse.store")
 local json = require("alluse.json")
 local null = store.null
 
-local url = os.getenv("ALLUSE_TEST_DB")
-local tmp
-if not url or url == "" then
-  tmp = os.tmpname()
-  os.remove(tmp)
-  url = "sqlite:" .. tmp
-end
+local target = dofile((debug.getinfo(1, "S").source:sub(2):gsub("[^/]*$", "")) .. "db_target.lua")
+local url = target.url
 local db = assert(store.open(url, { migrate = true }))
 t.diag("backend: " .. db.kind)
 local run = assert(require("alluse.store.runs").start(db, { kind = "test", strategy = "writer", params = {} }))
@@ -97,4 +92,4 @@ end
 t.is(w2:close(), true, "close after 20 batches")
 t.is(db:one("SELECT COUNT(*) AS n FROM kv WHERE scope = 'drain'").n, 2000, "close waited for all of them")
 db:close()
-if tmp then for _, s in ipairs({ "", "-wal", "-shm" }) do os.remove(tmp .. s) end end
+target.cleanup()
