@@ -13,7 +13,7 @@ local commands = {
   { name = "exec", summary = "run a Lua script with the full alluse library" },
   { name = "test", summary = "run Lua test files and print TAP" },
   { name = "repl", summary = "interactive LuaJIT prompt with the alluse library loaded" },
-  { name = "data", summary = "import CSV market data into the bar store; list what it holds" },
+  { name = "data", summary = "import CSV market data into the bar store or a database; list what they hold" },
   { name = "backtest", summary = "run a strategy over historical bars and report the results" },
   { name = "report", summary = "rebuild a stored run's report from the database; list stored runs" },
   { name = "db", summary = "migrate the database schema, or show its version" },
@@ -39,7 +39,8 @@ local function top_help()
   end
   out[#out + 1] = ""
   out[#out + 1] = "Run 'alluse COMMAND --help' for the flags of one command."
-  out[#out + 1] = "Environment: ALLUSE_LUA_PATH=DIR loads the Lua library from DIR instead of the binary."
+  out[#out + 1] = "Environment: ALLUSE_LUA_PATH=DIR loads the Lua library from DIR instead of the binary;"
+  out[#out + 1] = "ALLUSE_DB=URL is the database of report and db when --db is not given (docs/storage.md)."
   return table.concat(out, "\n") .. "\n"
 end
 

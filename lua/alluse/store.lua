@@ -497,6 +497,8 @@ function DB:__tostring() return format("store(%s)", self.url) end
 
 -- store.open([url [, opts]]) -> db | nil, message, code.  opts.migrate: true (bring
 -- the schema up to date), "check" (refuse a schema that is not current), false (neither).
+-- opts.create = false: a SQLite file that does not exist is an error, not a new file
+-- (commands that only read).
 function M.open(url, opts)
   url = M.url(url)
   opts = opts or {}
@@ -504,6 +506,11 @@ function M.open(url, opts)
   if not spec then return nil, perr, "EURL" end
   local self = setmetatable({ kind = spec.kind, url = M.redact(url), depth = 0, reconnects = 0 }, DB)
   if spec.kind == "sqlite" then
+    if opts.create == false and spec.path ~= ":memory:" then
+      local f = io.open(spec.path, "rb")
+      if not f then return nil, format("%s: no such database file", self.url), "ENOTFOUND" end
+      f:close()
+    end
     local conn, err, code = require("alluse.core.sqlite").open(spec.path, spec.opts)
     if not conn then return nil, err, code end
     self.conn, self.path, self.sqlite_opts = conn, spec.path, spec.opts

@@ -48,6 +48,11 @@ like "$out" "schema is version 999, newer than this alluse knows" "... with a cl
 out=$("$ALLUSE" backtest strategies/examples/sma_cross.lua --data data/SPY-daily.csv --db "sqlite:$tmp/fresh.db" --quiet 2>&1); rc=$?
 is "$rc" 1 "a backtest will not write into a newer schema"
 
+out=$(cd "$tmp" && "$ALLUSE" report --db "sqlite:missing.db" --list 2>&1); rc=$?
+is "$rc" 1 "report on a SQLite file that does not exist fails"
+like "$out" "sqlite:missing.db: no such database file" "... saying so"
+ok "$([ ! -e "$tmp/missing.db" ]; echo $?)" "... and creates no file"
+
 for url in $urls; do
   kind=${url%%:*}
   if [ "$kind" = postgres ]; then

@@ -46,7 +46,7 @@ local function run(opts, args)
   if from and to and to < from then flags.usage_error("--to %s is before --from %s", to, from) end
 
   local store = require("alluse.store")
-  local db, err = store.open(opts.db)
+  local db, err = store.open(opts.db, { create = false })
   if not db then
     io.stderr:write("report: ", tostring(err), "\n")
     return 1
