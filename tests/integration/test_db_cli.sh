@@ -101,6 +101,19 @@ print(r.n > 0 and r.a > 1 and "weeks ok" or ("weeks " .. r.n .. " " .. r.a))
 LUA
 )
   is "$weeks" "weeks ok" "$kind: ALL-USE: the week classification per account and ticker is in weeks"
+  lots=$("$ALLUSE" exec /dev/stdin "$url" "$aid" <<'LUA'
+local db = assert(require("alluse.store").open(arg[1]))
+local id = tonumber(arg[2])
+local pos = db:query("SELECT account, symbol, qty FROM positions WHERE run_id = ?", id)
+local bad = 0
+for _, p in ipairs(pos) do
+  local s = db:one("SELECT SUM(qty) AS q, COUNT(*) AS n FROM tax_lots WHERE run_id = ? AND account = ? AND symbol = ?", id, p.account, p.symbol)
+  if s.n == 0 or math.abs(s.q - p.qty) > 1e-9 then bad = bad + 1 end
+end
+print(#pos > 0 and bad == 0 and "lots ok" or ("positions " .. #pos .. " bad " .. bad))
+LUA
+)
+  is "$lots" "lots ok" "$kind: ALL-USE: every open position's tax lots add up to it"
 
   # ---- kill -9 midway ----
   # shellcheck disable=SC2086

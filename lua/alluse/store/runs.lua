@@ -238,6 +238,21 @@ function Rec:finish(eng, result, extra)
   for i, p in ipairs(result.positions) do
     positions[#positions + 1] = { id, p.account, p.symbol, i, p.qty, p.avg_cost, p.mark, p.value, eng.now }
   end
+  -- The open tax lots behind those positions, oldest first (FIFO: the order they close).
+  local lots = {}
+  for _, a in ipairs(eng.accounts) do
+    local ptr = a.ptr
+    for j = 0, ptr.npositions - 1 do
+      local p = ptr.positions[j]
+      if p.qty ~= 0 then
+        local sym = ffi.string(p.symbol)
+        for k = 0, p.nlots - 1 do
+          local lot = p.lots[p.lot_head + k]
+          lots[#lots + 1] = { id, a.name, sym, k + 1, lot.qty, lot.cost, tonumber(lot.open_time) }
+        end
+      end
+    end
+  end
   for i, a in ipairs(result.assignments) do
     assignments[#assignments + 1] = { id, i, a.account, a.contract, a.kind, a.contracts, a.shares, a.strike,
       a.underlying_price, (time.parse(a.time)) }
@@ -253,6 +268,8 @@ function Rec:finish(eng, result, extra)
         "entry_price", "exit_time", "exit_price", "bars", "gross", "commission", "pnl" }, trades, mode) end,
       function() return db:insert("positions", { "run_id", "account", "symbol", "seq", "qty", "avg_cost", "mark",
         "value", "updated" }, positions, mode) end,
+      function() return db:insert("tax_lots", { "run_id", "account", "symbol", "lot", "qty", "price", "opened" },
+        lots, mode) end,
       function() return db:insert("assignments", { "run_id", "seq", "account", "contract", "kind", "contracts",
         "shares", "strike", "underlying_price", "time" }, assignments, mode) end,
       function() return db:exec("UPDATE runs SET status = ?, error = ?, ended_at = ?, meta = ? WHERE id = ?",
