@@ -23,6 +23,20 @@ local function migrate(opts)
     db:close()
     return 1
   end
+  -- Who changed the schema, and when: the audit trail (append-only).
+  local host = require("alluse.core.host")
+  local who = (os.getenv("USER") or os.getenv("LOGNAME") or ("uid" .. tostring(os.getenv("UID") or "?")))
+    .. "@" .. host.hostname()
+  local versions = {}
+  for _, v in ipairs(applied) do versions[#versions + 1] = tostring(v) end
+  local aok, aerr = db:exec("INSERT INTO audit (at, who, what, outcome, detail) VALUES (?, ?, ?, ?, ?)",
+    require("alluse.time").now(), who, "db migrate", #applied > 0 and "applied" or "current",
+    #applied > 0 and ("versions " .. table.concat(versions, ", ")) or ("version " .. schema.latest))
+  if not aok then
+    io.stderr:write("db migrate: the schema is migrated, but the audit row failed: ", tostring(aerr), "\n")
+    db:close()
+    return 1
+  end
   if not opts.quiet then
     if #applied == 0 then
       io.stdout:write(format("%s: schema is current (version %d)\n", db.url, schema.latest))
@@ -58,7 +72,7 @@ return {
   usage = "alluse db migrate|status [--db URL] [--quiet]",
   description = "migrate: bring the database's schema up to this alluse's version, one step per\n"
     .. "transaction; running it again changes nothing, and it refuses a schema newer than\n"
-    .. "this binary.  status: print the schema version (exit 1 when it is not current).\n"
+    .. "this binary.  Each run is recorded in the audit table (who, when, what it applied).  status: print the schema version (exit 1 when it is not current).\n"
     .. "URL: sqlite:PATH or postgres://USER@HOST:PORT/DB?sslmode=...; default $ALLUSE_DB,\n"
     .. "else sqlite:alluse.db.  See docs/storage.md.",
   flags = {
