@@ -179,6 +179,73 @@ static int add_object(lua_State *L, wbatch *b, int idx)
 
 static const char *MODES[] = {"rows", "copy", "exec", NULL};
 
+/* A step given by columns instead of rows (no table per row for the caller to make):
+ * step.columns[c] is { from = array, at = first index [, field = name] } (row r takes
+ * from[at + r - 1], or that value's field), { seq = first } (first + r - 1), or a
+ * constant; step.n rows.  Returns 1 (raises on bad input). */
+static int add_columns(lua_State *L, wbatch *b, wstep *s, int st, int cols, int step)
+{
+    lua_getfield(L, st, "n");
+    s->nrows = (int)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    if (s->ncols <= 0 || (int)lua_objlen(L, cols) != s->ncols)
+        return luaL_error(L, "dbwriter: step %d: columns must list ncols columns", step);
+    enum { C_CONST, C_ARRAY, C_FIELD, C_SEQ };
+    int kind[64], base = lua_gettop(L);
+    double seq[64];
+    int at[64];
+    if (s->ncols > 64) return luaL_error(L, "dbwriter: step %d: more than 64 columns", step);
+    luaL_checkstack(L, 2 * s->ncols + 8, "dbwriter: columns");
+    /* stack: base+c = the column's source (array or constant), base+ncols+c = field name */
+    for (int c = 1; c <= s->ncols; c++) {
+        lua_rawgeti(L, cols, c);
+        kind[c - 1] = C_CONST;
+        lua_pushnil(L);
+        if (lua_istable(L, -2)) {
+            lua_getfield(L, -2, "seq");
+            if (lua_isnumber(L, -1)) {
+                kind[c - 1] = C_SEQ;
+                seq[c - 1] = lua_tonumber(L, -1);
+                lua_pop(L, 1);
+            } else {
+                lua_pop(L, 1);
+                lua_getfield(L, -2, "at");
+                at[c - 1] = (int)lua_tointeger(L, -1);
+                lua_pop(L, 1);
+                lua_getfield(L, -2, "field");
+                lua_replace(L, -2);
+                kind[c - 1] = lua_isnil(L, -1) ? C_ARRAY : C_FIELD;
+                lua_getfield(L, -2, "from");
+                lua_replace(L, -3);
+                if (!lua_istable(L, -2)) return luaL_error(L, "dbwriter: step %d column %d: from must be an array", step, c);
+            }
+        }
+    }
+    for (int r = 0; r < s->nrows; r++) {
+        for (int c = 0; c < s->ncols; c++) {
+            int src = base + 1 + 2 * c;
+            switch (kind[c]) {
+            case C_SEQ: lua_pushnumber(L, seq[c] + r); break;
+            case C_CONST: lua_pushvalue(L, src); break;
+            case C_ARRAY: lua_rawgeti(L, src, at[c] + r); break;
+            default:
+                lua_rawgeti(L, src, at[c] + r);
+                if (lua_istable(L, -1)) {
+                    lua_pushvalue(L, src + 1);
+                    lua_rawget(L, -2);
+                    lua_replace(L, -2);
+                }
+            }
+            if (!add_value(L, b, lua_gettop(L)))
+                return luaL_error(L, "dbwriter: step %d row %d value %d is a %s (number, string, boolean or null)",
+                                  step, r + 1, c + 1, luaL_typename(L, -1));
+            lua_pop(L, 1);
+        }
+    }
+    lua_settop(L, base);
+    return 1;
+}
+
 /* Copies steps (the table at idx) into a new batch; raises on bad input, freeing it. */
 static int build_batch(lua_State *L)
 {
@@ -207,6 +274,14 @@ static int build_batch(lua_State *L)
         s->ncols = (int)lua_tointeger(L, -1);
         lua_pop(L, 1);
         s->first = b->nvals;
+        lua_getfield(L, st, "columns");
+        if (lua_istable(L, -1)) {
+            int rc = add_columns(L, b, s, st, lua_gettop(L), i);
+            lua_pop(L, 2);
+            if (rc) b->nsteps++;
+            continue;
+        }
+        lua_pop(L, 1);
         lua_rawgeti(L, st, 2);
         int rows = lua_gettop(L);
         s->nrows = lua_istable(L, rows) ? (int)lua_objlen(L, rows) : 0;

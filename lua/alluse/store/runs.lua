@@ -65,7 +65,8 @@ function M.start(db, spec)
   end
   return setmetatable({
     db = db, id = tonumber(row.id), writer = writer, week_keys = {}, first_open = 1, ledger_done = {}, journal_done = {},
-    events = {}, fills = {}, event_seq = 0, fill_seq = 0, equity = {}, weeks = {}, protocol_seq = 0,
+    events = {}, fills = {}, event_seq = 0, fill_seq = 0, weeks = {}, protocol_seq = 0, eq_done = {},
+    tot_dates = {}, tot_values = {}, tot_flows = {},
     last_flush = time.monotonic(), accounts_seen = 0,
   }, Rec)
 end
@@ -84,18 +85,42 @@ function Rec:fill(eng, f)
 end
 
 function Rec:day(eng, row)
-  local id = self.id
-  local eq = self.equity
-  eq[#eq + 1] = { id, "", row.date, row.total, row.flows.total }
-  for _, a in ipairs(eng.accounts) do
-    local v = row.accounts[a.name]
-    if v then eq[#eq + 1] = { id, a.name, row.date, v, row.flows[a.name] } end
-  end
+  -- The total's row, as three columns; the accounts' rows are read from the engine's
+  -- own equity arrays at the flush (no table per row: a long run has many).
+  local n = #self.tot_dates + 1
+  self.tot_dates[n], self.tot_values[n], self.tot_flows[n] = row.date, row.total, row.flows.total
   if time.monotonic() - self.last_flush >= (self.writer and FLUSH_BEHIND_US or FLUSH_US) then
     local ok, err, code = self:flush(eng)
     if not ok then return nil, err, code end
   end
   return true
+end
+
+-- ---- column sets ----
+--
+-- Bulk rows are described by columns, as alluse.core.dbwriter takes them: a column is
+-- a constant, { seq = first } (first, first + 1, ...), { from = array, at = index }
+-- (array[at], array[at + 1], ...) with an optional field (the element's field), and
+-- json = true (the element, a flat table, written as a JSON object).  The writer reads
+-- them straight from the engine's arrays; the synchronous path makes the rows here.
+
+local function column_value(col, r)
+  if type(col) ~= "table" then return col end
+  if col.seq then return col.seq + r - 1 end
+  local v = col.from[col.at + r - 1]
+  if col.field then v = v[col.field] end
+  if col.json then v = encode_body(v) end
+  return v
+end
+
+local function rows_of(columns, n)
+  local rows = {}
+  for r = 1, n do
+    local row = {}
+    for c, col in ipairs(columns) do row[c] = column_value(col, r) end
+    rows[r] = row
+  end
+  return rows
 end
 
 local ORDER_COLS = { "run_id", "seq", "client_order_id", "account", "symbol", "side", "type", "tif", "qty",
@@ -140,29 +165,50 @@ function Rec:_collect(eng, events_done)
     accounts[#accounts + 1] = { id, a.name, i, nn(a.parent), a.parent and "fork" or "main", a.status, a.initial,
       null, eng:exposure(events_done or 0, a), eng:commissions(a) }
   end
-  -- The journal: each stream's new rows, streams in name order (deterministic).
-  local protocol, weeks = {}, {}
+  -- Equity: the total's days since the last flush, then each account's.
+  local sets = {}
+  local EQ = { "run_id", "account", "date", "equity", "flow" }
+  local nt = #self.tot_dates
+  if nt > 0 then
+    sets[#sets + 1] = { "equity", EQ, { id, "", { from = self.tot_dates, at = 1 }, { from = self.tot_values, at = 1 },
+      { from = self.tot_flows, at = 1 } }, nt }
+  end
+  for _, a in ipairs(eng.accounts) do
+    local from = (self.eq_done[a.name] or 0) + 1
+    local k = #a.eq_dates - from + 1
+    if k > 0 then
+      sets[#sets + 1] = { "equity", EQ, { id, a.name, { from = a.eq_dates, at = from }, { from = a.eq_values, at = from },
+        { from = a.eq_flows, at = from } }, k }
+    end
+  end
+  -- The journal: each stream's new rows, streams in name order (deterministic).  The
+  -- row as recorded is the body, its time (µs) included; the reader replaces that with
+  -- the ISO text the results use.
+  local weeks = {}
   local names = {}
   for name in pairs(eng.journal) do names[#names + 1] = name end
   table.sort(names)
+  local PE = { "run_id", "seq", "stream", "time", "body" }
   for _, name in ipairs(names) do
     local rows = eng.journal[name]
-    for i = (self.journal_done[name] or 0) + 1, #rows do
-      local r = rows[i]
-      -- The row as recorded; its time (µs) is also in the body, where the reader
-      -- replaces it with the ISO text the results use.
-      self.protocol_seq = self.protocol_seq + 1
-      -- Written behind, the writer thread encodes the row (it copies it at submit).
-      protocol[#protocol + 1] = { id, self.protocol_seq, name, r.time, self.writer and r or encode_body(r) }
-      if name == "weeks" and type(r.week) == "string" and type(r.account) == "string"
-        and type(r.ticker) == "string" then
-        weeks[#weeks + 1] = { id, r.week, r.account, r.ticker, nn(r.mode), nn(r.type) }
+    local from = (self.journal_done[name] or 0) + 1
+    local k = #rows - from + 1
+    if k > 0 then
+      sets[#sets + 1] = { "protocol_events", PE, { id, { seq = self.protocol_seq + 1 }, name,
+        { from = rows, at = from, field = "time" }, { from = rows, at = from, json = true } }, k }
+      self.protocol_seq = self.protocol_seq + k
+      if name == "weeks" then
+        for i = from, #rows do
+          local r = rows[i]
+          if type(r.week) == "string" and type(r.account) == "string" and type(r.ticker) == "string" then
+            weeks[#weeks + 1] = { id, r.week, r.account, r.ticker, nn(r.mode), nn(r.type) }
+          end
+        end
       end
     end
   end
   return {
-    orders = orders, first_open = first_open, ledger = ledger, accounts = accounts, protocol = protocol,
-    weeks = weeks,
+    orders = orders, first_open = first_open, ledger = ledger, accounts = accounts, sets = sets, weeks = weeks,
   }
 end
 
@@ -180,8 +226,16 @@ function Rec:_steps(c, mode)
   add(db:insert_steps("ledger", { "run_id", "seq", "account", "time", "kind", "symbol", "amount", "balance",
     "ref_order", "ref_num" }, c.ledger, mode))
   add(db:upsert_steps("accounts", ACCOUNT_COLS, { "run_id", "name" }, c.accounts))
-  add(db:insert_steps("equity", { "run_id", "account", "date", "equity", "flow" }, self.equity, mode))
-  add(db:insert_steps("protocol_events", { "run_id", "seq", "stream", "time", "body" }, c.protocol, mode))
+  for _, set in ipairs(c.sets) do
+    local tbl, names, columns, n = set[1], set[2], set[3], set[4]
+    if self.writer then
+      local st = db:insert_steps(tbl, names, {}, mode)[1]
+      st[2], st.columns, st.n = nil, columns, n
+      steps[#steps + 1] = st
+    else
+      add(db:insert_steps(tbl, names, rows_of(columns, n), mode))
+    end
+  end
   -- A week's row is usually written once: rows whose key this run has not written
   -- yet are plain inserts (COPY on PostgreSQL); only the others need the upsert.
   local fresh, again = {}, {}
@@ -214,7 +268,9 @@ function Rec:flush(eng, events_done)
   self.first_open = c.first_open
   for _, a in ipairs(eng.accounts) do self.ledger_done[a.name] = tonumber(a.ptr.nledger) end
   for name, rows in pairs(eng.journal) do self.journal_done[name] = #rows end
-  self.events, self.fills, self.equity = {}, {}, {}
+  for _, a in ipairs(eng.accounts) do self.eq_done[a.name] = #a.eq_dates end
+  self.events, self.fills = {}, {}
+  self.tot_dates, self.tot_values, self.tot_flows = {}, {}, {}
   self.last_flush = time.monotonic()
   return true
 end
