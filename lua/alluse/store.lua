@@ -384,6 +384,11 @@ function DB:upsert_steps(tbl, columns, keys, rows)
   }
 end
 
+-- SQL with `?` placeholders as this database's driver takes it.
+function DB:dialect_sql(sql)
+  return self.kind == "postgres" and numbered(sql) or sql
+end
+
 -- Runs steps now, in one transaction (the caller's, or one of its own): the number of
 -- rows the steps carried, or nil, message, code.
 function DB:run_steps(steps)

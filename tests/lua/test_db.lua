@@ -216,8 +216,9 @@ local rec = assert(runs.start(db, { kind = "backtest", strategy = "sma_cross", p
 local res, eng = backtest.run { strategy = "strategies/examples/sma_cross.lua", data = { { series = spy,
   source = "data/SPY-daily.csv" } }, recorder = rec, from = require("alluse.time").from_ny(2018, 1, 1) }
 t.ok(res and res.status == "ok", "a backtest runs with a recorder")
-local id = assert(rec:finish(eng, res, eng.run_counts))
-t.is(id, rec.id, "finish returns the run id")
+t.is(rec:finish(eng, res, eng.run_counts), true, "finish")
+local id = assert(rec:close())
+t.is(id, rec.id, "close returns the run id")
 t.is(db:one("SELECT status FROM runs WHERE id = ?", id).status, "ok", "the run is ok")
 local back = assert(runs.load(db, id))
 local want = json.encode(res, { sorted = true, indent = 2 })

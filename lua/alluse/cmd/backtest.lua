@@ -440,6 +440,10 @@ local function run(opts, args)
     io.stderr:write(err, "\n")
     return 1
   end
+  -- The run's closing rows go to the store first, so a writer thread can commit them
+  -- while the files below are written.
+  local finished, finish_err = true, nil
+  if recorder then finished, finish_err = recorder:finish(eng, result, eng.run_counts) end
   local json = require("alluse.json")
   local failed = false
   local function out(path, what, text_fn)
@@ -464,9 +468,13 @@ local function run(opts, args)
       failed = true
     end
   end
+  out(opts.report, "report", function() return require("alluse.report.html").render(result) end)
+  out(opts.trades, "trades", function() return trades_csv(result) end)
   local stored
   if recorder then
-    local id, serr = recorder:finish(eng, result, eng.run_counts)
+    -- Written behind: the store may still be catching up while the files were written.
+    local id, serr = nil, finish_err
+    if finished then id, serr = recorder:close() else recorder:close() end
     if not id then
       io.stderr:write(format("backtest: --db %s: %s\n", db.url, tostring(serr)))
       failed = true
@@ -475,8 +483,6 @@ local function run(opts, args)
     end
     db:close()
   end
-  out(opts.report, "report", function() return require("alluse.report.html").render(result) end)
-  out(opts.trades, "trades", function() return trades_csv(result) end)
   if result.status == "error" then io.stderr:write("backtest: strategy halted: ", result.error, "\n") end
   if not opts.quiet then io.stdout:write(summary_text(result), stored or "") end
   if result.status ~= "ok" or failed then return 1 end

@@ -4,7 +4,8 @@
 --   local rec = runs.start(db, { kind = "backtest", strategy = ..., params = ..., ... })
 --   rec:order_event(eng, k) / rec:fill(eng, fill)     -- from the engine's sink
 --   rec:day(eng, row)                                 -- after each day's equity row
---   rec:finish(eng, result)                           -- the end: status, trades, positions
+--   rec:finish(eng, result, counts)                   -- the end: status, trades, positions
+--   local id = rec:close()                            -- waits until all of it is committed
 --   local result = runs.load(db, id, { account = ..., from = ..., to = ... })
 --
 -- Writes are batched: rec:day() commits what happened since the last commit once
@@ -275,15 +276,13 @@ function Rec:flush(eng, events_done)
   return true
 end
 
--- The end of the run: what is left, the closing rows (trades, positions, assignments)
--- and the run's status, in one transaction after the last flush.
+-- The end of the run: what is left, the closing rows (trades, positions, lots,
+-- assignments) and the run's status.  Written behind, they are queued after the last
+-- batch (the writer keeps order) and the caller may go on (write its files) before
+-- rec:close(), which waits for all of it; otherwise they are written here, in one
+-- transaction.  finish -> true | nil, message, code; close -> the run's id | nil, ...
 function Rec:finish(eng, result, extra)
   local ok, err, code = self:flush(eng, extra.events)
-  if ok and self.writer then
-    ok, err, code = self.writer:wait() -- everything written before the run is called done
-    self.writer:close()
-    self.writer = nil
-  end
   if not ok then return nil, err, code end
   local db, id = self.db, self.id
   local trades, positions, assignments = {}, {}, {}
@@ -317,26 +316,42 @@ function Rec:finish(eng, result, extra)
     strategy = result.strategy, config = result.config, events = extra.events, exposed = extra.exposed,
     commissions = result.summary.commissions,
   }
-  return db:transaction(function()
-    local mode = db.retrying and "ignore" or nil
-    local steps = {
-      function() return db:insert("trades", { "run_id", "id", "account", "symbol", "side", "qty", "entry_time",
-        "entry_price", "exit_time", "exit_price", "bars", "gross", "commission", "pnl" }, trades, mode) end,
-      function() return db:insert("positions", { "run_id", "account", "symbol", "seq", "qty", "avg_cost", "mark",
-        "value", "updated" }, positions, mode) end,
-      function() return db:insert("tax_lots", { "run_id", "account", "symbol", "lot", "qty", "price", "opened" },
-        lots, mode) end,
-      function() return db:insert("assignments", { "run_id", "seq", "account", "contract", "kind", "contracts",
-        "shares", "strike", "underlying_price", "time" }, assignments, mode) end,
-      function() return db:exec("UPDATE runs SET status = ?, error = ?, ended_at = ?, meta = ? WHERE id = ?",
-        result.status, nn(result.error), time.now(), json.encode(meta, { sorted = true }), id) end,
-    }
-    for _, step in ipairs(steps) do
-      local sok, serr, scode = step()
-      if not sok then return nil, serr, scode end
-    end
-    return id
-  end)
+  local function closing(mode)
+    local steps = {}
+    local function add(list) for _, st in ipairs(list) do steps[#steps + 1] = st end end
+    add(db:insert_steps("trades", { "run_id", "id", "account", "symbol", "side", "qty", "entry_time", "entry_price",
+      "exit_time", "exit_price", "bars", "gross", "commission", "pnl" }, trades, mode))
+    add(db:insert_steps("positions", { "run_id", "account", "symbol", "seq", "qty", "avg_cost", "mark", "value",
+      "updated" }, positions, mode))
+    add(db:insert_steps("tax_lots", { "run_id", "account", "symbol", "lot", "qty", "price", "opened" }, lots, mode))
+    add(db:insert_steps("assignments", { "run_id", "seq", "account", "contract", "kind", "contracts", "shares",
+      "strike", "underlying_price", "time" }, assignments, mode))
+    steps[#steps + 1] = { db:dialect_sql("UPDATE runs SET status = ?, error = ?, ended_at = ?, meta = ? WHERE id = ?"),
+      { { result.status, nn(result.error), time.now(), json.encode(meta, { sorted = true }), id } }, 5, "rows" }
+    return steps
+  end
+  if self.writer then
+    local ticket, werr, wcode = self.writer:submit(closing())
+    if not ticket then return nil, werr, wcode end
+    return true
+  end
+  local done, derr, dcode = db:transaction(function() return db:run_steps(closing(db.retrying and "ignore" or nil)) end)
+  if not done then return nil, derr, dcode end
+  self.closed_id = id
+  return true
+end
+
+-- Waits until everything the run wrote is committed: its id, or nil, message, code.
+function Rec:close()
+  if self.writer then
+    local ok, err, code = self.writer:wait()
+    self.writer:close()
+    self.writer = nil
+    if not ok then return nil, err, code end
+    self.closed_id = self.id
+  end
+  if not self.closed_id then return nil, "store: the run was not finished", "EDB" end
+  return self.closed_id
 end
 
 -- ---- runs left behind ----
