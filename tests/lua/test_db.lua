@@ -174,26 +174,34 @@ t.raises(function() db:insert("order_events; DROP TABLE runs", { "seq" }, { { 1 
   "a table name that is not an identifier raises")
 
 -- upsert: the last row per key wins; existing keys are updated
+local PCOLS, PKEY = { "run_id", "account", "symbol", "seq", "qty", "avg_cost" }, { "run_id", "account", "symbol" }
 n = db:transaction(function()
-  return db:upsert("weeks", { "run_id", "week", "account", "ticker", "mode", "type" },
-    { "run_id", "week", "account", "ticker" }, {
-      { run.id, "2024-W01", "GEN", "SPY", "Green", "W-IDL" },
-      { run.id, "2024-W01", "GEN", "SPY", "Red", "W-ADJ" },
-      { run.id, "2024-W02", hostile_account, hostile, "Chop", "C-PNO" },
-    })
+  return db:upsert("positions", PCOLS, PKEY, {
+    { run.id, "GEN", "SPY", 1, 100, 400.5 },
+    { run.id, "GEN", "SPY", 1, 200, 401.25 },
+    { run.id, hostile_account, hostile, 2, -3, 1.5 },
+  })
 end)
 t.ok(n == 2 or n == 3, "upsert succeeds (" .. tostring(n) .. ")")
-t.is(#db:query("SELECT * FROM weeks WHERE run_id = ?", run.id), 2, "upsert leaves one row per key")
-t.is(db:one("SELECT type FROM weeks WHERE run_id = ? AND week = '2024-W01'", run.id).type, "W-ADJ",
+t.is(#db:query("SELECT * FROM positions WHERE run_id = ?", run.id), 2, "upsert leaves one row per key")
+t.is(db:one("SELECT qty FROM positions WHERE run_id = ? AND account = 'GEN'", run.id).qty, 200,
   "... the last row given for a key wins")
 db:transaction(function()
-  return db:upsert("weeks", { "run_id", "week", "account", "ticker", "mode", "type" },
-    { "run_id", "week", "account", "ticker" }, { { run.id, "2024-W01", "GEN", "SPY", "Green", "W-FIN" } })
+  return db:upsert("positions", PCOLS, PKEY, { { run.id, "GEN", "SPY", 1, 50, 399 } })
 end)
-local wk = db:query("SELECT * FROM weeks WHERE run_id = ? ORDER BY week", run.id)
-t.is(#wk, 2, "upsert of an existing key adds no row")
-t.is(wk[1].type, "W-FIN", "... and updates it")
-t.is(wk[2].ticker, hostile, "a hostile ticker through upsert is verbatim")
+local ps = db:query("SELECT * FROM positions WHERE run_id = ? ORDER BY seq", run.id)
+t.is(#ps, 2, "upsert of an existing key adds no row")
+t.is_deeply({ ps[1].qty, ps[1].avg_cost }, { 50, 399 }, "... and updates it")
+t.is(ps[2].symbol, hostile, "a hostile symbol through upsert is verbatim")
+
+-- weeks: a view over the protocol's "weeks" journal rows
+t.ok(db:insert("protocol_events", { "run_id", "seq", "stream", "time", "body" }, {
+  { run.id, 1, "weeks", 5, '{"week":"2024-W01","account":"GEN","ticker":"SPY","mode":"Green","type":"W-IDL"}' },
+  { run.id, 2, "events", 6, '{"week":"2024-W01","account":"GEN","ticker":"SPY","mode":"Red"}' },
+}), "two journal rows, one of them a week")
+local wk = db:query("SELECT week, account, ticker, mode, type FROM weeks WHERE run_id = ?", run.id)
+t.is_deeply(wk, { { week = "2024-W01", account = "GEN", ticker = "SPY", mode = "Green", type = "W-IDL" } },
+  "the weeks view shows the week row and nothing else")
 
 -- ---- runs: reaping the dead, a backtest stored and read back ----
 

@@ -65,8 +65,8 @@ function M.start(db, spec)
     if not writer then return nil, werr, wcode end
   end
   return setmetatable({
-    db = db, id = tonumber(row.id), writer = writer, week_keys = {}, first_open = 1, ledger_done = {}, journal_done = {},
-    events = {}, fills = {}, event_seq = 0, fill_seq = 0, weeks = {}, protocol_seq = 0, eq_done = {},
+    db = db, id = tonumber(row.id), writer = writer, first_open = 1, ledger_done = {}, journal_done = {},
+    events = {}, fills = {}, event_seq = 0, fill_seq = 0, protocol_seq = 0, eq_done = {},
     tot_dates = {}, tot_values = {}, tot_flows = {},
     last_flush = time.monotonic(), accounts_seen = 0,
   }, Rec)
@@ -185,7 +185,6 @@ function Rec:_collect(eng, events_done)
   -- The journal: each stream's new rows, streams in name order (deterministic).  The
   -- row as recorded is the body, its time (µs) included; the reader replaces that with
   -- the ISO text the results use.
-  local weeks = {}
   local names = {}
   for name in pairs(eng.journal) do names[#names + 1] = name end
   table.sort(names)
@@ -198,18 +197,10 @@ function Rec:_collect(eng, events_done)
       sets[#sets + 1] = { "protocol_events", PE, { id, { seq = self.protocol_seq + 1 }, name,
         { from = rows, at = from, field = "time" }, { from = rows, at = from, json = true } }, k }
       self.protocol_seq = self.protocol_seq + k
-      if name == "weeks" then
-        for i = from, #rows do
-          local r = rows[i]
-          if type(r.week) == "string" and type(r.account) == "string" and type(r.ticker) == "string" then
-            weeks[#weeks + 1] = { id, r.week, r.account, r.ticker, nn(r.mode), nn(r.type) }
-          end
-        end
-      end
     end
   end
   return {
-    orders = orders, first_open = first_open, ledger = ledger, accounts = accounts, sets = sets, weeks = weeks,
+    orders = orders, first_open = first_open, ledger = ledger, accounts = accounts, sets = sets,
   }
 end
 
@@ -237,17 +228,6 @@ function Rec:_steps(c, mode)
       add(db:insert_steps(tbl, names, rows_of(columns, n), mode))
     end
   end
-  -- A week's row is usually written once: rows whose key this run has not written
-  -- yet are plain inserts (COPY on PostgreSQL); only the others need the upsert.
-  local fresh, again = {}, {}
-  local seen = self.week_keys
-  for _, r in ipairs(c.weeks) do
-    local k = r[2] .. "\0" .. r[3] .. "\0" .. r[4]
-    if seen[k] then again[#again + 1] = r else seen[k] = true fresh[#fresh + 1] = r end
-  end
-  local WEEK_COLS = { "run_id", "week", "account", "ticker", "mode", "type" }
-  add(db:insert_steps("weeks", WEEK_COLS, fresh, mode))
-  if #again > 0 then add(db:upsert_steps("weeks", WEEK_COLS, { "run_id", "week", "account", "ticker" }, again)) end
   return steps
 end
 

@@ -165,15 +165,6 @@ CREATE TABLE assignments (
   time BIGINT NOT NULL,
   PRIMARY KEY (run_id, seq)
 );
-CREATE TABLE weeks (
-  run_id BIGINT NOT NULL REFERENCES runs (id),
-  week TEXT NOT NULL,                 -- ISO week YYYY-Www
-  account TEXT NOT NULL,
-  ticker TEXT NOT NULL,
-  mode TEXT,
-  type TEXT,
-  PRIMARY KEY (run_id, week, account, ticker)
-);
 CREATE TABLE protocol_events (
   run_id BIGINT NOT NULL REFERENCES runs (id),
   seq BIGINT NOT NULL,
@@ -210,6 +201,25 @@ CREATE TABLE bars (
 );
 ]]
 
+-- weeks: the ALL-USE week classification per week, account and ticker.  The protocol
+-- records it as its "weeks" journal stream, which is in protocol_events already; the
+-- view reads it from there instead of storing every row twice.
+local WEEKS_VIEW = {
+  sqlite = [[
+CREATE VIEW weeks AS
+  SELECT run_id, seq, time, json_extract(body, '$.week') AS week, json_extract(body, '$.account') AS account,
+         json_extract(body, '$.ticker') AS ticker, json_extract(body, '$.mode') AS mode,
+         json_extract(body, '$.type') AS type
+  FROM protocol_events WHERE stream = 'weeks';]],
+  postgres = [[
+CREATE VIEW weeks AS
+  SELECT run_id, seq, time, body::json ->> 'week' AS week, body::json ->> 'account' AS account,
+         body::json ->> 'ticker' AS ticker, body::json ->> 'mode' AS mode, body::json ->> 'type' AS type
+  FROM protocol_events WHERE stream = 'weeks';]],
+}
+-- protocol_events by stream: the weeks view, and a report's journal per stream.
+local STREAM_INDEX = "CREATE INDEX protocol_events_stream ON protocol_events (run_id, stream, seq);"
+
 -- Append-only tables refuse UPDATE and DELETE at the database, not only in our code.
 local APPEND_ONLY = { "order_events", "audit" }
 
@@ -234,7 +244,7 @@ end
 
 M.steps = {
   { version = 1, name = "runs, accounts, orders, events, fills, positions, lots, ledger, equity, weeks, audit, kv, bars",
-    sql = function(dialect) return V1 .. append_only_sql(dialect) end },
+    sql = function(dialect) return V1 .. append_only_sql(dialect) .. "\n" .. WEEKS_VIEW[dialect] .. "\n" .. STREAM_INDEX end },
   -- Yahoo-style CSVs carry an adjusted close, and a series read back from the table
   -- must be the one read from the CSV (alluse.store.bars).  NULL: the source had none.
   { version = 2, name = "bars.adj_close", sql = function() return "ALTER TABLE bars ADD COLUMN adj_close {real};" end },
