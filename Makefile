@@ -39,7 +39,7 @@ LUA_SRC  := $(shell find lua -name '*.lua' | sort)
 CTEST_SRC := $(sort $(wildcard tests/c/test_*.c))
 CTEST_BIN := $(CTEST_SRC:tests/c/%.c=$(BUILD)/tests/c/%)
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(filter-out tests/fuzz/driver.c,$(wildcard tests/fuzz/fuzz_*.c)))
-FUZZ_SRC := core/md/csv.c core/md/series.c core/md/store.c core/options/occ.c core/sys/autime.c core/sys/errmsg.c
+FUZZ_SRC := core/md/csv.c core/md/series.c core/md/store.c core/options/occ.c core/sys/autime.c core/sys/errmsg.c core/net/http_parse.c
 
 
 .PHONY: all deps run test bench clean fuzz

@@ -11,12 +11,12 @@
 #define POLL_MT "alluse.loop.poll"
 #define TIMER_MT "alluse.loop.timer"
 
-typedef struct au_loop {
+struct au_loop {
     uv_loop_t uv;
     lua_State *L;   /* the state running run(), for callbacks; NULL outside run() */
     int err_ref;    /* a callback's error, raised by run() */
     int ok;         /* uv_loop_init succeeded */
-} au_loop;
+};
 
 /* A handle's memory: the uv handle first, so a uv_handle_t* is also this. */
 typedef struct au_handle {
@@ -33,6 +33,21 @@ typedef struct au_handle {
 typedef struct handle_box {
     au_handle *h;   /* NULL once closed */
 } handle_box;
+
+au_loop *au_loop_of(lua_State *L)
+{
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "alluse.core.loop");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "_loop");
+    au_loop *lp = lua_touserdata(L, -1);
+    lua_pop(L, 2);
+    return lp;
+}
+
+uv_loop_t *au_loop_uv(au_loop *lp) { return &lp->uv; }
+
+lua_State *au_loop_state(au_loop *lp) { return lp->L; }
 
 static au_loop *loop_of(lua_State *L)
 {

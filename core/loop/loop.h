@@ -19,7 +19,14 @@
 #define AU_LOOP_LOOP_H
 
 #include <lua.h>
+#include <uv.h>
 
 int luaopen_alluse_core_loop(lua_State *L);
+
+/* For other C modules with handles on the same loop (core/net/httpd.c): */
+typedef struct au_loop au_loop;
+au_loop *au_loop_of(lua_State *L);        /* this state's loop (loads the module) */
+uv_loop_t *au_loop_uv(au_loop *lp);
+lua_State *au_loop_state(au_loop *lp);    /* the state running run(); NULL outside it */
 
 #endif

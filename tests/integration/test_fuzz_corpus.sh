@@ -20,4 +20,5 @@ run fuzz_iso tests/fuzz/corpus/fuzz_iso/*
 run fuzz_number tests/fuzz/corpus/fuzz_number/*
 run fuzz_occ tests/fuzz/corpus/fuzz_occ/*
 run fuzz_store tests/fuzz/corpus/fuzz_store/* tests/fixtures/csv/daily.csv
+run fuzz_http tests/fuzz/corpus/fuzz_http/*
 done_testing
