@@ -12,5 +12,6 @@ const au_c_module au_c_modules[] = {
     {"alluse.core.loop", luaopen_alluse_core_loop},
     {"alluse.core.dbwriter", luaopen_alluse_core_dbwriter},
     {"alluse.core.httpd", luaopen_alluse_core_httpd},
+    {"alluse.core.control", luaopen_alluse_core_control},
     {0, 0},
 };

@@ -432,4 +432,70 @@ function M.run(opts)
   return 0
 end
 
+-- `alluse repl --attach PATH`: the same prompt, evaluating inside a running engine
+-- through its control socket (alluse.control).  Local: the line editor, history and
+-- Ctrl-C; remote: evaluation, completion, the prompt.  Returns the exit status (1 when
+-- input is piped and a chunk failed, or the engine cannot be reached).
+function M.attach(path, opts)
+  opts = opts or {}
+  local control = require("alluse.control")
+  local client, cerr = require("alluse.core.control").connect(path, tonumber(opts.timeout_ms) or 30000)
+  if not client then
+    io.stderr:write("alluse repl: ", cerr, "\n")
+    return 1
+  end
+  local hello, herr = control.request(client, { op = "hello" })
+  if not hello then
+    io.stderr:write("alluse repl: ", herr, "\n")
+    client:close()
+    return 1
+  end
+  local rl = require("alluse.core.readline")
+  local tty = rl.interactive()
+  local history = tty and M.history_path(opts) or nil
+  if tty then
+    rl.set_history_size(tonumber(opts.history_size) or 1000)
+    if history then rl.read_history(history) end
+    io.stdout:write(hello.banner or "", "\n")
+  end
+  rl.set_completer(tty and function(word, before)
+    local r = control.request(client, { op = "complete", word = word, before = before })
+    return r and r.list or {}
+  end or nil)
+  local prompt, errors, status = hello.prompt or M.PROMPT, 0, 0
+  while true do
+    local line, why = rl.readline(prompt)
+    if line == nil then
+      if why ~= "interrupt" then break end
+      local r = control.request(client, { op = "interrupt" })
+      prompt = r and r.prompt or M.PROMPT
+    else
+      if tty and line:match("%S") and not line:match("^%s") then
+        rl.add_history(line)
+        if history then rl.write_history(history) end
+      end
+      local r, err = control.request(client, { op = "line", text = line })
+      if not r then
+        io.stderr:write("alluse repl: ", err, "\n")
+        status = 1
+        break
+      end
+      if r.out and r.out ~= "" then io.stdout:write(r.out) end
+      if r.err and r.err ~= "" then
+        errors = errors + 1
+        io.stdout:flush()
+        io.stderr:write(r.err)
+      end
+      prompt = r.prompt or M.PROMPT
+    end
+  end
+  rl.set_completer(nil)
+  if tty then io.stdout:write("\n") end
+  io.stdout:flush()
+  client:close()
+  if status ~= 0 then return status end
+  if not tty and errors > 0 then return 1 end
+  return 0
+end
+
 return M

@@ -3,7 +3,7 @@
 local flags = require("alluse.flags")
 
 return {
-  usage = "alluse repl [--history FILE | --no-history] [--history-size N]",
+  usage = "alluse repl [--attach SOCKET] [--history FILE | --no-history] [--history-size N]",
   description = "Read Lua a line at a time and print what each expression returns (tables\n"
     .. "pretty-printed).  An unfinished statement continues on the next line (prompt \">>\").\n"
     .. "json, crypto, time, log, inspect ... and alluse.NAME load their modules on first use.\n"
@@ -11,11 +11,14 @@ return {
     .. "abandons the input being typed (or stops running code), Ctrl-D exits.\n"
     .. "History goes to --history FILE, else $ALLUSE_HISTORY (empty: none), else\n"
     .. "~/.alluse_history.  With stdin not a terminal, lines are read without prompts and\n"
-    .. "the exit status is 1 if any of them failed.  See docs/repl.md.",
+    .. "the exit status is 1 if any of them failed.  See docs/repl.md.\n"
+    .. "--attach SOCKET evaluates inside a running engine instead, through its control socket\n"
+    .. "(alluse run --control SOCKET): its accounts, orders, pause(), resume() ... (docs/control.md).",
   flags = {
     { name = "history", arg = "FILE", help = "history file (default $ALLUSE_HISTORY or ~/.alluse_history)" },
     { name = "no-history", help = "neither read nor write a history file" },
     { name = "history-size", arg = "N", help = "keep at most N history entries (default 1000)" },
+    { name = "attach", arg = "SOCKET", help = "evaluate inside the engine listening on this control socket" },
   },
   run = function(opts, args)
     if #args > 0 then flags.usage_error("unexpected argument '%s'", args[1]) end
@@ -28,6 +31,7 @@ return {
         flags.usage_error("--history-size wants a whole number 0 .. 1000000, got '%s'", opts.history_size)
       end
     end
+    if opts.attach then return require("alluse.repl").attach(opts.attach, opts) end
     return require("alluse.repl").run(opts)
   end,
 }
