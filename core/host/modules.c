@@ -11,5 +11,6 @@ const au_c_module au_c_modules[] = {
     {"alluse.core.pg", luaopen_alluse_core_pg},
     {"alluse.core.loop", luaopen_alluse_core_loop},
     {"alluse.core.dbwriter", luaopen_alluse_core_dbwriter},
+    {"alluse.core.curl", luaopen_alluse_core_curl},
     {0, 0},
 };

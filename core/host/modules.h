@@ -23,5 +23,6 @@ int luaopen_alluse_core_sqlite(lua_State *L);
 int luaopen_alluse_core_pg(lua_State *L);
 int luaopen_alluse_core_loop(lua_State *L);
 int luaopen_alluse_core_dbwriter(lua_State *L);
+int luaopen_alluse_core_curl(lua_State *L);
 
 #endif
