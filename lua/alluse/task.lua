@@ -7,6 +7,7 @@
 --     task.spawn(function() ... end)          -- another task, runs concurrently
 --     task.sleep(100)                         -- ms
 --     local ok, err = task.wait_fd(fd, "r", 5000)   -- true | nil, "ETIMEDOUT"
+--     local a, b = task.await(function(wake) handle:start(wake) end)  -- wake's arguments
 --   end)
 --
 -- task.run(fn, ...) runs fn as the first task and the loop until every task is done,

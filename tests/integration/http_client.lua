@@ -125,3 +125,33 @@ res = http.request{ url = tls .. "/hello", ca_file = cert }
 t.is(res and res.status, 200, "blocking HTTPS with ca_file: 200")
 res, err, code = http.request{ url = base .. "/big?n=100000&nolen=1", max_body = 1000 }
 t.is(code, "EBODY", "blocking: max_body exceeded: EBODY")
+
+-- many at once
+local answered = 0
+task.run(function()
+  for _ = 1, 50 do
+    task.spawn(function()
+      local r = http.request{ url = base .. "/slow?ms=100" }
+      if r and r.status == 200 then answered = answered + 1 end
+    end)
+  end
+end)
+t.is(answered, 50, "50 requests in 50 tasks all answer")
+
+-- a task fails while another one's request is in flight: task.run raises, and the
+-- request left in the multi neither breaks the next task.run nor the exit (lua_close
+-- finalizes the multi with it still in flight)
+local ok = pcall(task.run, function()
+  task.spawn(function() http.request{ url = base .. "/slow?ms=300" } end)
+  task.sleep(20)
+  error("boom")
+end)
+t.ok(not ok, "task.run raises the failure while a request is in flight")
+res = task.run(function() return http.request{ url = base .. "/hello" } end)
+t.is(res and res.body, "hello", "the next task.run still makes requests")
+pcall(task.run, function()
+  task.spawn(function() http.request{ url = base .. "/slow?ms=2000" } end)
+  task.sleep(20)
+  error("boom again")
+end)
+t.pass("leaving with a request in flight (the process must exit cleanly after this)")

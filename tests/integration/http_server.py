@@ -24,6 +24,11 @@ counts = {}
 lock = threading.Lock()
 
 
+class Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the default 5 drops SYNs under concurrent tests
+    daemon_threads = True
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"
 
@@ -76,8 +81,8 @@ class Handler(BaseHTTPRequestHandler):
 
 def main():
     portfile, cert, key = sys.argv[1:4]
-    plain = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    tls = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    plain = Server(("127.0.0.1", 0), Handler)
+    tls = Server(("127.0.0.1", 0), Handler)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
     tls.socket = ctx.wrap_socket(tls.socket, server_side=True)
@@ -86,7 +91,6 @@ def main():
     dead = s.getsockname()[1]
     s.close()
     for srv in (plain, tls):
-        srv.daemon_threads = True
         threading.Thread(target=srv.serve_forever, daemon=True).start()
     with open(portfile + ".tmp", "w") as f:
         f.write("%d %d %d\n" % (plain.server_address[1], tls.server_address[1], dead))
