@@ -13,5 +13,6 @@ const au_c_module au_c_modules[] = {
     {"alluse.core.dbwriter", luaopen_alluse_core_dbwriter},
     {"alluse.core.httpd", luaopen_alluse_core_httpd},
     {"alluse.core.control", luaopen_alluse_core_control},
+    {"alluse.core.curl", luaopen_alluse_core_curl},
     {0, 0},
 };

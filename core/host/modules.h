@@ -25,5 +25,6 @@ int luaopen_alluse_core_loop(lua_State *L);
 int luaopen_alluse_core_dbwriter(lua_State *L);
 int luaopen_alluse_core_httpd(lua_State *L);
 int luaopen_alluse_core_control(lua_State *L);
+int luaopen_alluse_core_curl(lua_State *L);
 
 #endif

@@ -34,21 +34,6 @@ typedef struct handle_box {
     au_handle *h;   /* NULL once closed */
 } handle_box;
 
-au_loop *au_loop_of(lua_State *L)
-{
-    lua_getglobal(L, "require");
-    lua_pushliteral(L, "alluse.core.loop");
-    lua_call(L, 1, 1);
-    lua_getfield(L, -1, "_loop");
-    au_loop *lp = lua_touserdata(L, -1);
-    lua_pop(L, 2);
-    return lp;
-}
-
-uv_loop_t *au_loop_uv(au_loop *lp) { return &lp->uv; }
-
-lua_State *au_loop_state(au_loop *lp) { return lp->L; }
-
 static au_loop *loop_of(lua_State *L)
 {
     return lua_touserdata(L, lua_upvalueindex(1));
@@ -63,16 +48,11 @@ static int traceback(lua_State *L)
     return 1;
 }
 
-/* Calls h's callback with the nargs arguments already pushed on the loop's state.  An
- * error is kept for run() to raise, and stops the loop. */
-static void call_back(au_handle *h, int nargs)
+void au_loop_call(au_loop *lp, int nargs)
 {
-    au_loop *lp = h->loop;
     lua_State *L = lp->L;
     lua_pushcfunction(L, traceback);
-    lua_insert(L, -(nargs + 1));
-    lua_rawgeti(L, LUA_REGISTRYINDEX, h->fn_ref);
-    lua_insert(L, -(nargs + 1));
+    lua_insert(L, -(nargs + 2));
     int tb = lua_gettop(L) - nargs - 1;
     if (lua_pcall(L, nargs, 0, tb) != 0) {
         if (lp->err_ref == LUA_NOREF) lp->err_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -80,6 +60,16 @@ static void call_back(au_handle *h, int nargs)
         uv_stop(&lp->uv);
     }
     lua_pop(L, 1); /* traceback */
+}
+
+/* Calls h's callback with the nargs arguments already pushed on the loop's state.  An
+ * error is kept for run() to raise, and stops the loop. */
+static void call_back(au_handle *h, int nargs)
+{
+    lua_State *L = h->loop->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, h->fn_ref);
+    lua_insert(L, -(nargs + 1));
+    au_loop_call(h->loop, nargs);
 }
 
 static void on_poll(uv_poll_t *p, int status, int events)
@@ -239,6 +229,23 @@ static int timer_stop(lua_State *L)
 }
 
 static int timer_close(lua_State *L) { return handle_close(L, TIMER_MT); }
+
+/* ---- for C modules on the same loop (loop.h) ---- */
+
+au_loop *au_loop_get(lua_State *L)
+{
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "alluse.core.loop");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "_loop");
+    au_loop *lp = luaL_checkudata(L, -1, LOOP_MT);
+    lua_pop(L, 2);
+    return lp;
+}
+
+uv_loop_t *au_loop_uv(au_loop *lp) { return &lp->uv; }
+
+lua_State *au_loop_state(au_loop *lp) { return lp->L; }
 
 /* ---- the loop ---- */
 

@@ -23,10 +23,18 @@
 
 int luaopen_alluse_core_loop(lua_State *L);
 
-/* For other C modules with handles on the same loop (core/net/httpd.c): */
+/* For C modules whose handles live on this same loop (core/net/http_client.c):
+ *   au_loop_get(L)      the loop of require("alluse.core.loop") (raises if it cannot load);
+ *                       it lives as long as that module, i.e. until lua_close
+ *   au_loop_uv(lp)      its uv_loop_t
+ *   au_loop_state(lp)   the lua_State running loop.run(), NULL outside run()
+ *   au_loop_call(lp, n) calls the function under n arguments pushed on au_loop_state(lp)
+ *                       as a handle's callback is called: with a traceback, and an error
+ *                       stops the loop for run() to raise.  Pops the function and args. */
 typedef struct au_loop au_loop;
-au_loop *au_loop_of(lua_State *L);        /* this state's loop (loads the module) */
+au_loop *au_loop_get(lua_State *L);
 uv_loop_t *au_loop_uv(au_loop *lp);
-lua_State *au_loop_state(au_loop *lp);    /* the state running run(); NULL outside it */
+lua_State *au_loop_state(au_loop *lp);
+void au_loop_call(au_loop *lp, int nargs);
 
 #endif

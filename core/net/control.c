@@ -214,7 +214,7 @@ static int l_listen(lua_State *L)
         }
         unlink(path); /* stale: its process is gone */
     }
-    au_loop *lp = au_loop_of(L);
+    au_loop *lp = au_loop_get(L);
     cserver *s = calloc(1, sizeof *s);
     if (!s) return luaL_error(L, "control: out of memory");
     s->loop = lp;

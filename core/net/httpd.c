@@ -370,7 +370,7 @@ static int l_listen(lua_State *L)
     int max_body = opt_num(L, 4, "max_body", 1 << 20, 0, 1 << 30);
     int timeout = opt_num(L, 4, "read_timeout_ms", 10000, 1, 3600000);
     int maxc = opt_num(L, 4, "max_connections", 512, 1, 100000);
-    au_loop *lp = au_loop_of(L);
+    au_loop *lp = au_loop_get(L);
 
     struct sockaddr_storage sa;
     if (uv_ip4_addr(host, port, (struct sockaddr_in *)&sa) != 0 &&

@@ -7,6 +7,7 @@
 --     task.spawn(function() ... end)          -- another task, runs concurrently
 --     task.sleep(100)                         -- ms
 --     local ok, err = task.wait_fd(fd, "r", 5000)   -- true | nil, "ETIMEDOUT"
+--     local a, b = task.await(function(wake) handle:start(wake) end)  -- wake's arguments
 --   end)
 --
 -- task.run(fn, ...) runs fn as the first task and the loop until every task is done,
@@ -71,6 +72,27 @@ function M.wait_fd(fd, mode, timeout_ms)
     t = loop.timer()
     t:start(timeout_ms, function() finish(nil, "ETIMEDOUT") end)
   end
+  return coroutine.yield()
+end
+
+-- Suspends the current task until the function arm(wake) was given is called:
+-- arm(wake) starts some I/O whose loop callback calls wake(...), and await returns
+-- wake's arguments.  For C modules that call back from the loop (alluse.http); a wake
+-- that comes before the task yielded, or a second wake, is handled.
+function M.await(arm)
+  local co = need_task("task.await")
+  local state, early = "arming", nil -- arming -> waiting -> done
+  arm(function(...)
+    if state == "done" then return end
+    if state == "arming" then
+      state, early = "done", { n = select("#", ...), ... }
+      return
+    end
+    state = "done"
+    resume(co, ...)
+  end)
+  if early then return unpack(early, 1, early.n) end
+  state = "waiting"
   return coroutine.yield()
 end
 
