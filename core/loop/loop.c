@@ -1,5 +1,6 @@
 /* loop.c — alluse.core.loop; see loop.h. */
 #include <lauxlib.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
@@ -10,6 +11,7 @@
 #define LOOP_MT "alluse.loop"
 #define POLL_MT "alluse.loop.poll"
 #define TIMER_MT "alluse.loop.timer"
+#define SIGNAL_MT "alluse.loop.signal"
 
 struct au_loop {
     uv_loop_t uv;
@@ -24,6 +26,7 @@ typedef struct au_handle {
         uv_handle_t handle;
         uv_poll_t poll;
         uv_timer_t timer;
+        uv_signal_t signal;
     } u;
     au_loop *loop;
     int fn_ref;     /* the callback while started */
@@ -230,6 +233,70 @@ static int timer_stop(lua_State *L)
 
 static int timer_close(lua_State *L) { return handle_close(L, TIMER_MT); }
 
+/* loop.signal(): a uv_signal_t.  s:start("SIGTERM" | "SIGINT" | "SIGHUP" | ..., fn(name)):
+ * fn runs on the loop, not in a signal handler, so it may do anything. */
+static const struct { const char *name; int num; } SIGNALS[] = {
+    {"SIGTERM", SIGTERM}, {"SIGINT", SIGINT}, {"SIGHUP", SIGHUP}, {"SIGUSR1", SIGUSR1},
+    {"SIGUSR2", SIGUSR2}, {"SIGQUIT", SIGQUIT}, {NULL, 0},
+};
+
+static void on_signal(uv_signal_t *sg, int signum)
+{
+    au_handle *h = (au_handle *)sg;
+    if (!h->loop->L || h->fn_ref == LUA_NOREF) return;
+    const char *name = "?";
+    for (int i = 0; SIGNALS[i].name; i++) if (SIGNALS[i].num == signum) name = SIGNALS[i].name;
+    lua_pushstring(h->loop->L, name);
+    call_back(h, 1);
+}
+
+static int l_signal(lua_State *L)
+{
+    au_loop *lp = loop_of(L);
+    au_handle *h = new_handle(L, lp, SIGNAL_MT);
+    uv_signal_init(&lp->uv, &h->u.signal);
+    return 1;
+}
+
+static int signal_start(lua_State *L)
+{
+    au_handle *h = check_open(L, SIGNAL_MT);
+    const char *name = luaL_checkstring(L, 2);
+    luaL_checktype(L, 3, LUA_TFUNCTION);
+    int num = 0;
+    for (int i = 0; SIGNALS[i].name; i++) if (strcmp(SIGNALS[i].name, name) == 0) num = SIGNALS[i].num;
+    if (!num) return luaL_argerror(L, 2, "one of SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGQUIT");
+    hold(L, h, 3);
+    int rc = uv_signal_start(&h->u.signal, on_signal, num);
+    if (rc != 0) {
+        unref_all(L, h);
+        lua_pushnil(L);
+        lua_pushstring(L, uv_strerror(rc));
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int signal_stop(lua_State *L)
+{
+    au_handle *h = check_open(L, SIGNAL_MT);
+    uv_signal_stop(&h->u.signal);
+    unref_all(L, h);
+    return 0;
+}
+
+static int signal_close(lua_State *L) { return handle_close(L, SIGNAL_MT); }
+
+/* h:unref(): the handle no longer keeps run() going (a signal watcher that should not
+ * hold the process open on its own). */
+static int handle_unref(lua_State *L)
+{
+    au_handle *h = check_open(L, SIGNAL_MT);
+    uv_unref(&h->u.handle);
+    return 0;
+}
+
 /* ---- for C modules on the same loop (loop.h) ---- */
 
 au_loop *au_loop_get(lua_State *L)
@@ -314,6 +381,10 @@ int luaopen_alluse_core_loop(lua_State *L)
         {"start", timer_start}, {"stop", timer_stop}, {"close", timer_close}, {NULL, NULL}};
     set_methods(L, POLL_MT, poll_methods, poll_close);
     set_methods(L, TIMER_MT, timer_methods, timer_close);
+    static const luaL_Reg signal_methods[] = {
+        {"start", signal_start}, {"stop", signal_stop}, {"close", signal_close}, {"unref", handle_unref},
+        {NULL, NULL}};
+    set_methods(L, SIGNAL_MT, signal_methods, signal_close);
 
     au_loop *lp = lua_newuserdata(L, sizeof *lp);
     memset(lp, 0, sizeof *lp);
@@ -327,7 +398,7 @@ int luaopen_alluse_core_loop(lua_State *L)
     int loop_idx = lua_gettop(L);
 
     static const luaL_Reg fns[] = {
-        {"run", l_run}, {"now", l_now}, {"alive", l_alive}, {"poll", l_poll}, {"timer", l_timer}, {NULL, NULL}};
+        {"run", l_run}, {"now", l_now}, {"alive", l_alive}, {"poll", l_poll}, {"timer", l_timer}, {"signal", l_signal}, {NULL, NULL}};
     lua_createtable(L, 0, 6);
     for (const luaL_Reg *f = fns; f->name; f++) {
         lua_pushvalue(L, loop_idx);

@@ -7,6 +7,8 @@
  *   loop.now()              the loop's clock in milliseconds
  *   loop.poll(fd)           a uv_poll_t on fd: p:start("r"|"w"|"rw", fn(events)), p:stop(), p:close()
  *   loop.timer()            a uv_timer_t:      t:start(ms, fn), t:stop(), t:close()
+ *   loop.signal()           a uv_signal_t:     s:start("SIGTERM", fn(name)), s:stop(), s:close(),
+ *                           s:unref() (does not keep run() going on its own)
  *
  * Ownership: the uv_loop_t lives in a userdata the module keeps in its upvalues; each
  * handle's memory is malloc'ed and freed by uv_close's callback (libuv may still touch

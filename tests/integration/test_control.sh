@@ -102,6 +102,14 @@ wait "$epid"; rc=$?
 epid=""
 is "$rc" 0 "closing the control server lets the engine's loop end (exit 0)"
 ok "$([ ! -e "$sock" ]; echo $?)" "... and removes the socket file"
+# SIGTERM: the engine drains and exits 0, removing its socket
+start_engine
+kill -TERM "$epid"
+for _ in $(seq 1 100); do kill -0 "$epid" 2>/dev/null || break; sleep 0.05; done
+wait "$epid"; rc=$?
+epid=""
+is "$rc" 0 "SIGTERM: the engine drains and exits 0"
+ok "$([ ! -e "$sock" ]; echo $?)" "... its socket removed"
 # a socket file left by a killed engine is replaced
 start_engine
 kill -9 "$epid"; wait "$epid" 2>/dev/null; epid=""

@@ -63,6 +63,28 @@ t.is(ok, true, "wait_fd: a pipe's write end is writable")
 ffi.C.close(rfd)
 ffi.C.close(wfd)
 
+-- signals: delivered on the loop, by name; an unref'd watcher does not hold run()
+local got
+local pid = require("alluse.core.host").pid()
+task.run(function()
+  local sg = loop.signal()
+  sg:start("SIGHUP", function(name)
+    got = name
+    sg:close()
+  end)
+  task.sleep(5)
+  os.execute("kill -HUP " .. pid)
+end)
+t.is(got, "SIGHUP", "a signal reaches its watcher on the loop, by name")
+local idle = loop.signal()
+idle:start("SIGUSR2", function() end)
+idle:unref()
+local t3 = loop.now()
+task.run(function() task.sleep(5) end)
+t.ok(loop.now() - t3 < 1000, "an unref'd signal watcher does not keep the loop running")
+idle:close()
+t.raises(function() loop.signal():start("SIGKILL", function() end) end, "one of SIGTERM", "an unknown signal name raises")
+
 -- handles: bad arguments, use after close
 local tm = loop.timer()
 t.raises(function() tm:start(-1, function() end) end, "milliseconds", "a negative timer raises")

@@ -19,6 +19,13 @@ task.run(function()
     end,
   }
   srv = assert(control.serve(path, { commands = commands, budget_ms = 300 }))
+  -- SIGTERM drains: stop the work, close the socket, let the loop end (exit 0).
+  local term = require("alluse.core.loop").signal()
+  term:start("SIGTERM", function()
+    commands.stop()
+    term:close()
+  end)
+  term:unref()
   task.spawn(function()
     while state.running do task.sleep(10) state.ticks = state.ticks + 1 end
   end)
