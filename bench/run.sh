@@ -35,3 +35,4 @@ pg_url=
 if bench_pg_start; then pg_url=$PGBENCH_URL; else echo "db: PostgreSQL figures skipped: $PGBENCH_REASON"; fi
 ALLUSE_LUA_PATH= "$bin" exec bench/db.lua --bin "$bin" sqlite: 'sqlite:?synchronous=normal' ${pg_url:+"$pg_url"}
 bench_pg_stop
+ALLUSE_LUA_PATH= "$bin" exec bench/http_server.lua 5
