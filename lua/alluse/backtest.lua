@@ -218,6 +218,7 @@ function M.run(opts)
   local eng = engine.new { symbols = symbols, commission = opts.commission, fill = opts.fill, risk = opts.risk,
     option_commission = opts.option_commission, allow_naked = opts.allow_naked }
   for i, fd in ipairs(feeds) do fd.sid = eng.sid_of[fd.symbol]; fd.index = i end
+  if opts.on_engine then opts.on_engine(eng) end -- the live runner's endpoints read it as it runs
   local model, vol_of = M.option_model(eng, feeds, opts)
   local first_t
   for _, fd in ipairs(feeds) do
@@ -340,8 +341,16 @@ function M.run(opts)
   -- et: the event time of the new day's first bar, bar_time: when that bar opened (a
   -- weekly or monthly bar opened days before: the clock then starts at the date's
   -- midnight, never before it).
+  -- opts.pace(date) runs after each day is closed (the live runner's replay: wait to
+  -- keep a speed, serve its endpoints, stop); "stop" ends the run there.
+  local pace, stop_requested = opts.pace, false
   local function roll(et, bar_time)
+    local closed = cur_date
     close_day()
+    if pace and closed and pace(closed) == "stop" then
+      stop_requested = true
+      return math.huge
+    end
     -- The new day's callbacks run before its first bar, at the moment that bar opens:
     -- they have not seen it, and an order they place can fill on it (at its open, for
     -- a market order) and works in that day's session.
@@ -395,7 +404,10 @@ function M.run(opts)
         b, sid, trades = fd.bar, fd.sid, fd.trades
       end
       local et = ev[i]
-      if et >= nday then nday = roll(et, tonumber(tcol[i])) end
+      if et >= nday then
+        nday = roll(et, tonumber(tcol[i]))
+        if stop_requested then break end
+      end
       eng_.now = et
       local close = ccol[i]
       b.time = tonumber(tcol[i])

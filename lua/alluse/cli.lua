@@ -15,6 +15,7 @@ local commands = {
   { name = "repl", summary = "interactive LuaJIT prompt with the alluse library loaded" },
   { name = "data", summary = "import CSV market data into the bar store or a database; list what they hold" },
   { name = "backtest", summary = "run a strategy over historical bars and report the results" },
+  { name = "run", summary = "run a strategy live: replay feed, paper broker, HTTP endpoints, control socket" },
   { name = "report", summary = "rebuild a stored run's report from the database; list stored runs" },
   { name = "db", summary = "migrate the database schema, or show its version" },
 }

@@ -1,0 +1,80 @@
+-- alluse run: a strategy on a feed with a broker, and the service around it (issue #8).
+-- Today: --feed replay (files) with --broker paper.  See docs/live.md.
+local flags = require("alluse.flags")
+
+local format = string.format
+
+local function run(opts, args)
+  local strategy = args[1]
+  if not strategy then flags.usage_error("missing STRATEGY (a .lua file or a folder with init.lua)") end
+  if args[2] then flags.usage_error("unexpected argument '%s'", args[2]) end
+  local broker = opts.broker or "paper"
+  if broker ~= "paper" then flags.usage_error("--broker %s: only paper is available yet (docs/live.md)", broker) end
+  local feed = opts.feed
+  if not feed then flags.usage_error("missing --feed replay:FILE|DIR (the bars to replay)") end
+  local src = feed:match("^replay:(.+)$")
+  if not src then flags.usage_error("--feed must be replay:FILE|DIR, got '%s'", feed) end
+  local live = require("alluse.live")
+  local speed_ms, serr = live.parse_speed(opts.speed)
+  if not speed_ms then flags.usage_error("%s", serr) end
+  local params = {}
+  for _, kv in ipairs(opts.param or {}) do
+    local k, v = kv:match("^([%a_][%w_]*)=(.*)$")
+    if not k then flags.usage_error("--param must be NAME=VALUE, got '%s'", kv) end
+    params[k] = v
+  end
+  -- The bars: the same loader as alluse backtest.
+  local data = {}
+  for spec in src:gmatch("[^,]+") do
+    local list, err = require("alluse.cmd.backtest").load_data(spec)
+    if not list then
+      io.stderr:write("run: ", err, "\n")
+      return 1
+    end
+    for _, d in ipairs(list) do data[#data + 1] = d end
+  end
+  local token = os.getenv("ALLUSE_API_TOKEN")
+  if token == "" then token = nil end
+  local result, err, state = live.run {
+    strategy = strategy, feed = feed, data = data, params = params, speed_ms = speed_ms, speed_text = opts.speed,
+    cash = opts.cash and tonumber(opts.cash) or nil, listen = opts.listen, control = opts.control, db = opts.db,
+    token = token, public_read = opts.public_read, linger_ms = 50,
+    log = function(m) if not opts.quiet then io.stderr:write(m, "\n") end end,
+  }
+  if not result then
+    io.stderr:write("run: ", tostring(err), "\n")
+    return 1
+  end
+  if not opts.quiet then
+    io.stderr:write(format("run: %s %s after %d days%s\n", result.status, state.stopping and "stopped" or "finished",
+      state.days, state.run_id and format(" (run %d in the store)", state.run_id) or ""))
+  end
+  return result.status == "ok" and 0 or 1
+end
+
+return {
+  usage = "alluse run STRATEGY --feed replay:FILE|DIR[,...] [--broker paper] [--speed max|Nd/s] [--db URL]\n"
+    .. "       [--listen HOST:PORT] [--control SOCKET] [--public-read] [--param k=v ...] [--cash N]",
+  description = "Run a strategy live on a feed.  Today the feed is a replay of bar files (the same\n"
+    .. "loader, callbacks, calendar and fill model as alluse backtest, so a strategy runs\n"
+    .. "unchanged) with the paper broker, at --speed days per second (max: as fast as it goes).\n"
+    .. "--listen serves /healthz, /readyz and /api/v1/{status,accounts,positions,orders,equity};\n"
+    .. "with ALLUSE_API_TOKEN set, those need Authorization: Bearer TOKEN (unless --public-read)\n"
+    .. "and POST /api/v1/control/{pause,resume,halt} are enabled.  --control opens a 0600 unix\n"
+    .. "socket for alluse repl --attach.  SIGTERM/SIGINT stop at the end of the day and exit 0.\n"
+    .. "Not yet: live brokers and feeds, recovery after a restart, hot reload, /metrics and the\n"
+    .. "dashboard (docs/live.md).",
+  flags = {
+    { name = "feed", arg = "SRC", help = "replay:FILE|DIR[,FILE...]: the bars to replay" },
+    { name = "broker", arg = "NAME", help = "paper (the only one yet)" },
+    { name = "speed", arg = "S", help = "max (default) or N d/s, e.g. 5d/s" },
+    { name = "db", arg = "URL", help = "record the run in this database (sqlite:PATH or postgres://...)" },
+    { name = "listen", arg = "HOST:PORT", help = "serve the HTTP endpoints (port 0: any free port, logged)" },
+    { name = "control", arg = "SOCKET", help = "open the control socket for alluse repl --attach" },
+    { name = "public-read", help = "the read endpoints need no token" },
+    { name = "param", arg = "K=V", many = true, help = "override a strategy param" },
+    { name = "cash", arg = "N", help = "starting cash (default 100000)" },
+    { name = "quiet", short = "q", help = "print nothing but errors" },
+  },
+  run = run,
+}

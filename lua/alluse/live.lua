@@ -1,0 +1,204 @@
+-- alluse.live: the runner behind `alluse run` (issue #8; docs/live.md).  Today: the
+-- replay feed with the paper broker, at a chosen speed, with the service endpoints,
+-- the control socket, the store and SIGTERM drain around it.
+--
+-- The replay runs the backtest driver inside a task: the same feeds, the same
+-- strategy callbacks, calendar events and fill model, so a strategy runs unchanged.
+-- After each New York day the driver hands control to the loop (opts.pace): the
+-- loop then serves HTTP and the control socket, waits to keep --speed, holds while
+-- paused, and ends the run at a day boundary when asked to stop (SIGTERM, SIGINT).
+local task = require("alluse.task")
+local json = require("alluse.json")
+local time = require("alluse.time")
+
+local format = string.format
+
+local M = {}
+
+-- "max" -> 0; "5d/s" -> 200 ms per day; "0.5d/s" -> 2000 ms.
+function M.parse_speed(text)
+  if text == nil or text == "max" then return 0 end
+  local n = tonumber((text:match("^([%d%.]+)d/s$")))
+  if not n or n <= 0 then return nil, format("--speed must be max or N d/s (e.g. 5d/s), got '%s'", text) end
+  return 1000 / n
+end
+
+local function json_response(v)
+  return 200, { ["Content-Type"] = "application/json" }, json.encode(v, { sorted = true, indent = 2 }) .. "\n"
+end
+
+-- The engine's state as the API shows it.
+local function accounts_of(state)
+  local eng = state.eng
+  local out = json.array()
+  if not eng then return out end
+  for _, a in ipairs(eng.accounts) do
+    out[#out + 1] = { name = a.name, parent = a.parent or json.null, status = a.status,
+      cash = eng:cash(a), equity = eng:equity(a) }
+  end
+  return out
+end
+
+local function positions_of(state)
+  local eng = state.eng
+  local out = json.array()
+  if not eng then return out end
+  local ffi = require("ffi")
+  for _, a in ipairs(eng.accounts) do
+    local ptr = a.ptr
+    for j = 0, ptr.npositions - 1 do
+      local p = ptr.positions[j]
+      if p.qty ~= 0 then
+        out[#out + 1] = { account = a.name, symbol = ffi.string(p.symbol), qty = p.qty, avg_cost = p.avg_cost }
+      end
+    end
+  end
+  return out
+end
+
+local function orders_of(state, limit)
+  local eng = state.eng
+  local out = json.array()
+  if not eng then return out end
+  local n = eng:norders()
+  for k = math.max(1, n - (limit or 100) + 1), n do
+    local v = eng:order_view(k)
+    v.created, v.updated = time.format(v.created), time.format(v.updated)
+    out[#out + 1] = v
+  end
+  return out
+end
+
+-- The endpoints (docs/live.md).  Reads need the token too unless public_read.
+function M.routes(srv, state, opts)
+  local token = opts.token
+  local read = (opts.public_read or not token) and nil or { token = token }
+  srv:route("GET", "/healthz", function() return 200, { ["Content-Type"] = "text/plain" }, "ok\n" end)
+  srv:route("GET", "/readyz", function()
+    local ready = state.started and not state.halted and not state.stopping
+    local why = not state.started and "feed not started" or state.halted and "halted" or state.stopping and "stopping"
+    return ready and 200 or 503, { ["Content-Type"] = "text/plain" }, ready and "ready\n" or ("not ready: " .. why .. "\n")
+  end)
+  srv:route("GET", "/api/v1/status", function()
+    return json_response {
+      strategy = state.strategy, feed = state.feed, speed = state.speed, date = state.date or json.null,
+      days = state.days, paused = state.paused, halted = state.halted, stopping = state.stopping,
+      run_id = state.run_id or json.null,
+    }
+  end, read)
+  srv:route("GET", "/api/v1/accounts", function() return json_response(accounts_of(state)) end, read)
+  srv:route("GET", "/api/v1/positions", function() return json_response(positions_of(state)) end, read)
+  srv:route("GET", "/api/v1/orders", function() return json_response(orders_of(state)) end, read)
+  srv:route("GET", "/api/v1/equity", function() return json_response(json.array(state.equity)) end, read)
+  if token then
+    local control = { token = token }
+    srv:route("POST", "/api/v1/control/pause", function() state.paused = true return json_response { paused = true } end, control)
+    srv:route("POST", "/api/v1/control/resume", function() state.paused = false return json_response { paused = false } end, control)
+    srv:route("POST", "/api/v1/control/halt", function()
+      state.halted, state.stopping = true, true
+      return json_response { halted = true }
+    end, control)
+  end
+end
+
+-- opts: strategy (path), data (as backtest.run takes it), params, cash, speed_ms,
+-- listen ("host:port"), control (socket path), token, public_read, db (url),
+-- on_listen(port), log(msg).  Returns the result, the engine and the state.
+function M.run(opts)
+  local backtest = require("alluse.backtest")
+  local log = opts.log or function(msg) io.stderr:write(msg, "\n") end
+  local state = { strategy = opts.strategy, feed = opts.feed, speed = opts.speed_text or "max", days = 0,
+    paused = false, halted = false, stopping = false, started = false, equity = {} }
+  local result, eng, err, code
+  task.run(function()
+    local srv, ctl
+    if opts.listen then
+      local host, port = opts.listen:match("^(.*):(%d+)$")
+      if not host then error(format("--listen must be HOST:PORT, got '%s'", opts.listen), 0) end
+      srv = require("alluse.http_server").new { host = host == "" and "0.0.0.0" or host, port = tonumber(port),
+        on_error = function(m) log("http: " .. m) end }
+      M.routes(srv, state, opts)
+      local ok, lerr = srv:start()
+      if not ok then error(lerr, 0) end
+      log(format("listening on %s:%d", srv.host, srv.port))
+      if opts.on_listen then opts.on_listen(srv.port) end
+    end
+    if opts.control then
+      local c, cerr = require("alluse.control").serve(opts.control, { commands = {
+        status = function() return state.paused and "paused" or state.stopping and "stopping" or "running" end,
+        pause = function() state.paused = true return "paused" end,
+        resume = function() state.paused = false return "resumed" end,
+        date = function() return state.date end,
+        accounts = function() return accounts_of(state) end,
+        positions = function() return positions_of(state) end,
+        orders = function(n) return orders_of(state, n) end,
+      }, banner = format("attached to alluse run %s (Ctrl-D detaches)", tostring(opts.strategy)) })
+      if not c then error(cerr, 0) end
+      ctl = c
+    end
+    -- SIGTERM / SIGINT: stop at the next day boundary (the strategy's on_stop runs),
+    -- then close the services; the process exits 0.
+    local loop = require("alluse.core.loop")
+    local sigs = {}
+    for _, name in ipairs({ "SIGTERM", "SIGINT" }) do
+      local sg = loop.signal()
+      sg:start(name, function()
+        log(format("%s: draining (stopping at the end of the day)", name))
+        state.stopping = true
+      end)
+      sg:unref()
+      sigs[#sigs + 1] = sg
+    end
+    local speed_ms = opts.speed_ms or 0
+    local recorder
+    if opts.db then
+      local store = require("alluse.store")
+      local db, derr = store.open(opts.db)
+      if not db then error(derr, 0) end
+      require("alluse.store.runs").reap(db)
+      local rerr
+      recorder, rerr = require("alluse.store.runs").start(db, { kind = "paper", strategy = opts.strategy,
+        strategy_file = opts.strategy, params = opts.params or {} })
+      if not recorder then error(rerr, 0) end
+      state.run_id, state.db = recorder.id, db
+    end
+    result, eng, code = backtest.run {
+      strategy = opts.strategy, data = opts.data, params = opts.params, cash = opts.cash, records = false,
+      recorder = recorder,
+      log = function(m) log(m) end,
+      pace = function(date)
+        state.started = true
+        state.date, state.days = date, state.days + 1
+        local e = state.eng
+        if e then
+          local total = 0
+          for _, a in ipairs(e.accounts) do total = total + e:equity(a) end
+          state.equity[#state.equity + 1] = { date = date, equity = total }
+        end
+        if state.stopping then return "stop" end
+        task.sleep(speed_ms) -- 0: a turn of the loop (serve requests), then go on
+        while state.paused and not state.stopping do task.sleep(50) end
+        if state.stopping then return "stop" end
+      end,
+      on_engine = function(e) state.eng = e end,
+    }
+    if not result then err = eng end
+    if result and not state.eng then state.eng = eng end
+    if recorder and result then
+      local fok, ferr = recorder:finish(eng, result, eng.run_counts)
+      if fok then fok, ferr = recorder:close() end
+      if not fok then log("store: " .. tostring(ferr)) end
+      state.db:close()
+    end
+    for _, sg in ipairs(sigs) do sg:close() end
+    if ctl then ctl:close() end
+    if srv then
+      -- The last answers (a final /api/v1/status) may still be in flight: a moment.
+      task.sleep(opts.linger_ms or 0)
+      srv:close()
+    end
+  end)
+  return result, err or eng, state, code
+end
+
+return M

@@ -1,0 +1,75 @@
+#!/bin/bash
+# alluse run with the replay feed and the paper broker (issue #8, the parts built so
+# far): the replay gives the backtest's results; at a set speed the endpoints answer
+# while it runs (/healthz, /readyz, /api/v1/*, the bearer token, pause/resume over
+# HTTP), the control socket shows the live state, SIGTERM stops at a day boundary
+# and exits 0, and --db records the run for alluse report.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+. "$here/tap.sh"
+ALLUSE=$(cd "$(dirname "$ALLUSE")" && pwd)/$(basename "$ALLUSE")
+if ! command -v curl >/dev/null 2>&1; then echo "1..0 # SKIP needs curl"; exit 0; fi
+tmp=$(mktemp -d)
+cleanup() { [ -n "${rpid:-}" ] && kill "$rpid" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+cd "$root"
+S=strategies/examples/sma_cross.lua
+D=data/SPY-daily.csv
+
+# ---- at full speed: the same trades as the backtest ----
+"$ALLUSE" run $S --feed replay:$D --speed max --db "sqlite:$tmp/runs.db" 2> "$tmp/max.err"; rc=$?
+is "$rc" 0 "replay at max speed exits 0"
+like "$(cat "$tmp/max.err")" "run: ok finished after [0-9]+ days \(run 1 in the store\)" "... and says it finished, and where it is stored"
+"$ALLUSE" backtest $S --data $D --trades "$tmp/bt.csv" --quiet
+"$ALLUSE" report --db "sqlite:$tmp/runs.db" --run 1 --format csv > "$tmp/run.csv"
+cmp -s "$tmp/bt.csv" "$tmp/run.csv"; ok $? "the replay's round trips, from the store, are the backtest's"
+like "$("$ALLUSE" report --db "sqlite:$tmp/runs.db" --list)" "^1 +paper +" "the store lists it as a paper run"
+
+# ---- at 100 days/s, with the endpoints and the control socket ----
+ALLUSE_API_TOKEN=t0ken "$ALLUSE" run $S --feed replay:$D --speed 100d/s --listen 127.0.0.1:0 \
+  --control "$tmp/ctl.sock" 2> "$tmp/run.err" &
+rpid=$!
+port=""
+for _ in $(seq 1 100); do
+  port=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$tmp/run.err")
+  [ -n "$port" ] && [ -S "$tmp/ctl.sock" ] && break
+  sleep 0.05
+done
+ok "$([ -n "$port" ]; echo $?)" "--listen 127.0.0.1:0 logs the port it got"
+b=http://127.0.0.1:$port
+A="Authorization: Bearer t0ken"
+is "$(curl -s $b/healthz)" "ok" "/healthz"
+sleep 0.2
+is "$(curl -s -o /dev/null -w '%{http_code}' $b/readyz)" 200 "/readyz once the feed runs"
+is "$(curl -s -o /dev/null -w '%{http_code}' $b/api/v1/status)" 401 "/api/v1/status without the token: 401"
+st=$(curl -s -H "$A" $b/api/v1/status)
+like "$st" '"date": "[0-9]{4}-[0-9]{2}-[0-9]{2}"' "/api/v1/status with the token: the replay's date"
+like "$(curl -s -H "$A" $b/api/v1/accounts)" '"name": "main"' "/api/v1/accounts"
+is "$(curl -s -o /dev/null -w '%{http_code}' -H "$A" $b/api/v1/positions)" 200 "/api/v1/positions"
+is "$(curl -s -o /dev/null -w '%{http_code}' -H "$A" $b/api/v1/orders)" 200 "/api/v1/orders"
+is "$(curl -s -o /dev/null -w '%{http_code}' -X POST $b/api/v1/control/pause)" 401 "pause without the token: 401"
+like "$(curl -s -X POST -H "$A" $b/api/v1/control/pause)" '"paused": true' "pause with the token"
+sleep 0.2
+d1=$(printf 'date()\n' | "$ALLUSE" repl --attach "$tmp/ctl.sock" 2>&1)
+sleep 0.4
+d2=$(printf 'date()\n' | "$ALLUSE" repl --attach "$tmp/ctl.sock" 2>&1)
+is "$d2" "$d1" "paused: the replay's date stands still (seen through the control socket)"
+is "$(printf 'status()\n' | "$ALLUSE" repl --attach "$tmp/ctl.sock" 2>&1)" '"paused"' "the control socket sees the pause"
+printf 'resume()\n' | "$ALLUSE" repl --attach "$tmp/ctl.sock" > /dev/null 2>&1
+sleep 0.4
+d3=$(printf 'date()\n' | "$ALLUSE" repl --attach "$tmp/ctl.sock" 2>&1)
+ok "$([ "$d3" \> "$d1" ]; echo $?)" "resume() over the control socket: the replay goes on ($d1 -> $d3)"
+kill -TERM $rpid
+for _ in $(seq 1 100); do kill -0 $rpid 2>/dev/null || break; sleep 0.05; done
+wait $rpid; rc=$?
+rpid=""
+is "$rc" 0 "SIGTERM: stops at a day boundary and exits 0"
+like "$(cat "$tmp/run.err")" "SIGTERM: draining" "... saying it drains"
+like "$(cat "$tmp/run.err")" "run: ok stopped after [0-9]+ days" "... and where it stopped"
+ok "$([ ! -e "$tmp/ctl.sock" ]; echo $?)" "the control socket is removed"
+
+"$ALLUSE" run $S --feed replay:$D --speed fast >/dev/null 2>&1; is "$?" 2 "a bad --speed is a usage error"
+"$ALLUSE" run $S --feed $D >/dev/null 2>&1; is "$?" 2 "a --feed without replay: is a usage error"
+"$ALLUSE" run $S --feed replay:$D --broker alpaca >/dev/null 2>&1; is "$?" 2 "a broker other than paper: usage error"
+done_testing
