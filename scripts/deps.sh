@@ -2,6 +2,8 @@
 # Install the Debian packages alluse needs to build and test, and only those missing.
 # Silent when everything is present, so `make run` and `make test` can call it every time.
 # Note: never add Debian's plain `luajit` package: it conflicts with libluajit2-5.1-dev.
+# curl, python3 and openssl are the real clients and servers of the HTTP and TLS tests
+# (test_http_server.sh, test_http_client.sh, test_live_run.sh, test_db_tls.sh).
 # chromium and a font for it to draw text with are for the test that opens the HTML
 # report in a headless browser (tests/integration/test_report_chromium.sh).
 # quantlib-python is the reference the option pricing is checked against
@@ -14,7 +16,7 @@ set -e
 PACKAGES="gcc make pkg-config git perl
 libluajit2-5.1-dev libuv1-dev libcurl4-openssl-dev libssl-dev libpq-dev libsqlite3-dev
 lua-cjson lua-cjson-dev libedit-dev
-tmux tzdata
+tmux tzdata curl python3 openssl
 chromium fonts-dejavu-core
 quantlib-python
 postgresql-15"
