@@ -69,6 +69,25 @@ local function orders_of(state, limit)
   return out
 end
 
+-- The last `limit` rows of a journal stream (ctx:record), times as ISO text.
+local function journal_of(state, stream, limit)
+  local out = json.array()
+  local rows = state.eng and state.eng.journal[stream]
+  if not rows then return out end
+  for i = math.max(1, #rows - limit + 1), #rows do
+    local r = {}
+    for k, v in pairs(rows[i]) do r[k] = v end
+    r.time = time.format(rows[i].time)
+    out[#out + 1] = r
+  end
+  return out
+end
+
+local function limit_of(req)
+  local n = tonumber(req.query:match("limit=(%d+)"))
+  return n and math.min(n, 10000) or 100
+end
+
 -- The endpoints (docs/live.md).  Reads need the token too unless public_read.
 function M.routes(srv, state, opts)
   local token = opts.token
@@ -90,6 +109,10 @@ function M.routes(srv, state, opts)
   srv:route("GET", "/api/v1/positions", function() return json_response(positions_of(state)) end, read)
   srv:route("GET", "/api/v1/orders", function() return json_response(orders_of(state)) end, read)
   srv:route("GET", "/api/v1/equity", function() return json_response(json.array(state.equity)) end, read)
+  srv:route("GET", "/api/v1/weeks", function(req) return json_response(journal_of(state, "weeks", limit_of(req))) end,
+    read)
+  srv:route("GET", "/api/v1/events", function(req) return json_response(journal_of(state, "events", limit_of(req))) end,
+    read)
   if token then
     local control = { token = token }
     srv:route("POST", "/api/v1/control/pause", function() state.paused = true return json_response { paused = true } end, control)
@@ -106,7 +129,10 @@ end
 -- on_listen(port), log(msg).  Returns the result, the engine and the state.
 function M.run(opts)
   local backtest = require("alluse.backtest")
-  local log = opts.log or function(msg) io.stderr:write(msg, "\n") end
+  -- log(msg, fields, level): the runner's structured log (alluse.log from alluse run)
+  local log = opts.log or function(msg, fields)
+    io.stderr:write(msg, fields and (" " .. json.encode(fields, { sorted = true })) or "", "\n")
+  end
   local state = { strategy = opts.strategy, feed = opts.feed, speed = opts.speed_text or "max", days = 0,
     paused = false, halted = false, stopping = false, started = false, equity = {} }
   local result, eng, err, code
@@ -116,11 +142,11 @@ function M.run(opts)
       local host, port = opts.listen:match("^(.*):(%d+)$")
       if not host then error(format("--listen must be HOST:PORT, got '%s'", opts.listen), 0) end
       srv = require("alluse.http_server").new { host = host == "" and "0.0.0.0" or host, port = tonumber(port),
-        on_error = function(m) log("http: " .. m) end }
+        on_error = function(m) log("http handler failed", { error = m }, "error") end }
       M.routes(srv, state, opts)
       local ok, lerr = srv:start()
       if not ok then error(lerr, 0) end
-      log(format("listening on %s:%d", srv.host, srv.port))
+      log("listening", { host = srv.host, port = srv.port })
       if opts.on_listen then opts.on_listen(srv.port) end
     end
     if opts.control then
@@ -143,7 +169,7 @@ function M.run(opts)
     for _, name in ipairs({ "SIGTERM", "SIGINT" }) do
       local sg = loop.signal()
       sg:start(name, function()
-        log(format("%s: draining (stopping at the end of the day)", name))
+        log("draining: stopping at the end of the day", { signal = name })
         state.stopping = true
       end)
       sg:unref()
@@ -165,7 +191,7 @@ function M.run(opts)
     result, eng, code = backtest.run {
       strategy = opts.strategy, data = opts.data, params = opts.params, cash = opts.cash, records = false,
       recorder = recorder,
-      log = function(m) log(m) end,
+      log = function(m) log("strategy", { text = m }) end,
       pace = function(date)
         state.started = true
         state.date, state.days = date, state.days + 1
@@ -187,7 +213,7 @@ function M.run(opts)
     if recorder and result then
       local fok, ferr = recorder:finish(eng, result, eng.run_counts)
       if fok then fok, ferr = recorder:close() end
-      if not fok then log("store: " .. tostring(ferr)) end
+      if not fok then log("store failed", { error = tostring(ferr) }, "error") end
       state.db:close()
     end
     for _, sg in ipairs(sigs) do sg:close() end

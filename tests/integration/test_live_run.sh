@@ -18,27 +18,29 @@ S=strategies/examples/sma_cross.lua
 D=data/SPY-daily.csv
 
 # ---- at full speed: the same trades as the backtest ----
-"$ALLUSE" run $S --feed replay:$D --speed max --db "sqlite:$tmp/runs.db" 2> "$tmp/max.err"; rc=$?
+"$ALLUSE" run $S --feed replay:$D --speed max --db "sqlite:$tmp/runs.db" > "$tmp/max.log" 2>&1; rc=$?
 is "$rc" 0 "replay at max speed exits 0"
-like "$(cat "$tmp/max.err")" "run: ok finished after [0-9]+ days \(run 1 in the store\)" "... and says it finished, and where it is stored"
+like "$(tail -1 "$tmp/max.log")" '^\{"ts":"[^"]+","level":"info","msg":"finished",.*"days":[0-9]+,"run_id":1,"status":"ok"\}$' \
+  "... and logs (a JSON line) that it finished, and the run's id in the store"
 "$ALLUSE" backtest $S --data $D --trades "$tmp/bt.csv" --quiet
 "$ALLUSE" report --db "sqlite:$tmp/runs.db" --run 1 --format csv > "$tmp/run.csv"
 cmp -s "$tmp/bt.csv" "$tmp/run.csv"; ok $? "the replay's round trips, from the store, are the backtest's"
 like "$("$ALLUSE" report --db "sqlite:$tmp/runs.db" --list)" "^1 +paper +" "the store lists it as a paper run"
 
 # ---- at 100 days/s, with the endpoints and the control socket ----
-ALLUSE_API_TOKEN=t0ken "$ALLUSE" run $S --feed replay:$D --speed 100d/s --listen 127.0.0.1:0 \
-  --control "$tmp/ctl.sock" 2> "$tmp/run.err" &
+ALLUSE_API_TOKEN=t0ken-t0ken-t0ken-42 "$ALLUSE" run $S --feed replay:$D --speed 100d/s --listen 127.0.0.1:0 \
+  --control "$tmp/ctl.sock" > "$tmp/run.err" 2>&1 &
 rpid=$!
 port=""
 for _ in $(seq 1 100); do
-  port=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$tmp/run.err")
+  port=$(sed -n 's/.*"msg":"listening",.*"port":\([0-9]*\).*/\1/p' "$tmp/run.err")
   [ -n "$port" ] && [ -S "$tmp/ctl.sock" ] && break
   sleep 0.05
 done
 ok "$([ -n "$port" ]; echo $?)" "--listen 127.0.0.1:0 logs the port it got"
+like "$(head -1 "$tmp/run.err")" '^\{"ts":"[^"]+","level":"info","msg":"listening","host":"127.0.0.1","port":[0-9]+\}$' "logs are JSON lines on stdout"
 b=http://127.0.0.1:$port
-A="Authorization: Bearer t0ken"
+A="Authorization: Bearer t0ken-t0ken-t0ken-42"
 is "$(curl -s $b/healthz)" "ok" "/healthz"
 sleep 0.2
 is "$(curl -s -o /dev/null -w '%{http_code}' $b/readyz)" 200 "/readyz once the feed runs"
@@ -48,6 +50,8 @@ like "$st" '"date": "[0-9]{4}-[0-9]{2}-[0-9]{2}"' "/api/v1/status with the token
 like "$(curl -s -H "$A" $b/api/v1/accounts)" '"name": "main"' "/api/v1/accounts"
 is "$(curl -s -o /dev/null -w '%{http_code}' -H "$A" $b/api/v1/positions)" 200 "/api/v1/positions"
 is "$(curl -s -o /dev/null -w '%{http_code}' -H "$A" $b/api/v1/orders)" 200 "/api/v1/orders"
+is "$(curl -s -H "$A" "$b/api/v1/events?limit=5")" "[]" "/api/v1/events (this strategy records none)"
+is "$(curl -s -o /dev/null -w '%{http_code}' -H "$A" $b/api/v1/weeks)" 200 "/api/v1/weeks"
 is "$(curl -s -o /dev/null -w '%{http_code}' -X POST $b/api/v1/control/pause)" 401 "pause without the token: 401"
 like "$(curl -s -X POST -H "$A" $b/api/v1/control/pause)" '"paused": true' "pause with the token"
 sleep 0.2
@@ -65,8 +69,12 @@ for _ in $(seq 1 100); do kill -0 $rpid 2>/dev/null || break; sleep 0.05; done
 wait $rpid; rc=$?
 rpid=""
 is "$rc" 0 "SIGTERM: stops at a day boundary and exits 0"
-like "$(cat "$tmp/run.err")" "SIGTERM: draining" "... saying it drains"
-like "$(cat "$tmp/run.err")" "run: ok stopped after [0-9]+ days" "... and where it stopped"
+like "$(cat "$tmp/run.err")" '"msg":"draining: stopping at the end of the day","signal":"SIGTERM"' "... logging that it drains"
+like "$(cat "$tmp/run.err")" '"msg":"stopped","date":"[0-9-]+"' "... and the day it stopped at"
+ok "$(grep -c t0ken "$tmp/run.err" | grep -qx 0; echo $?)" "the API token never appears in the log"
+out=$(ALLUSE_API_TOKEN=short "$ALLUSE" run $S --feed replay:$D 2>&1); rc=$?
+is "$rc" 2 "a token under 16 characters is refused (exit 2)"
+like "$out" "ALLUSE_API_TOKEN is too short" "... saying so"
 ok "$([ ! -e "$tmp/ctl.sock" ]; echo $?)" "the control socket is removed"
 
 "$ALLUSE" run $S --feed replay:$D --speed fast >/dev/null 2>&1; is "$?" 2 "a bad --speed is a usage error"

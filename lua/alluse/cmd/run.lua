@@ -2,8 +2,6 @@
 -- Today: --feed replay (files) with --broker paper.  See docs/live.md.
 local flags = require("alluse.flags")
 
-local format = string.format
-
 local function run(opts, args)
   local strategy = args[1]
   if not strategy then flags.usage_error("missing STRATEGY (a .lua file or a folder with init.lua)") end
@@ -35,20 +33,30 @@ local function run(opts, args)
   end
   local token = os.getenv("ALLUSE_API_TOKEN")
   if token == "" then token = nil end
+  if token and #token < 16 then
+    flags.usage_error("ALLUSE_API_TOKEN is too short: use at least 16 characters (e.g. openssl rand -hex 24)")
+  end
+  -- Logs: JSON lines on stdout (text on a terminal), the token never in them.
+  local logmod = require("alluse.log")
+  local logger = logmod.new { out = io.stdout, level = opts.quiet and "warn" or nil }
+  if token then logmod.secret(token) end
   local result, err, state = live.run {
     strategy = strategy, feed = feed, data = data, params = params, speed_ms = speed_ms, speed_text = opts.speed,
     cash = opts.cash and tonumber(opts.cash) or nil, listen = opts.listen, control = opts.control, db = opts.db,
     token = token, public_read = opts.public_read, linger_ms = 50,
-    log = function(m) if not opts.quiet then io.stderr:write(m, "\n") end end,
+    log = function(msg, fields, level) logger[level or "info"](logger, msg, fields) end,
   }
   if not result then
+    logger:error("run failed", { error = tostring(err) })
     io.stderr:write("run: ", tostring(err), "\n")
     return 1
   end
-  if not opts.quiet then
-    io.stderr:write(format("run: %s %s after %d days%s\n", result.status, state.stopping and "stopped" or "finished",
-      state.days, state.run_id and format(" (run %d in the store)", state.run_id) or ""))
+  if result.status == "error" then
+    logger:error("strategy halted", { error = tostring(result.error) })
+    io.stderr:write("run: strategy halted: ", tostring(result.error), "\n")
   end
+  logger:info(state.stopping and "stopped" or "finished", { status = result.status, days = state.days,
+    date = state.date, run_id = state.run_id })
   return result.status == "ok" and 0 or 1
 end
 
@@ -62,6 +70,7 @@ return {
     .. "with ALLUSE_API_TOKEN set, those need Authorization: Bearer TOKEN (unless --public-read)\n"
     .. "and POST /api/v1/control/{pause,resume,halt} are enabled.  --control opens a 0600 unix\n"
     .. "socket for alluse repl --attach.  SIGTERM/SIGINT stop at the end of the day and exit 0.\n"
+    .. "Logs are JSON lines on stdout (text on a terminal; ALLUSE_LOG_FORMAT, ALLUSE_LOG_LEVEL).\n"
     .. "Not yet: live brokers and feeds, recovery after a restart, hot reload, /metrics and the\n"
     .. "dashboard (docs/live.md).",
   flags = {
