@@ -342,14 +342,31 @@ function M.run(opts)
   -- weekly or monthly bar opened days before: the clock then starts at the date's
   -- midnight, never before it).
   -- opts.pace(date) runs after each day is closed (the live runner's replay: wait to
-  -- keep a speed, serve its endpoints, stop); "stop" ends the run there.
-  local pace, stop_requested = opts.pace, false
+  -- keep a speed, serve its endpoints, stop, reload); "stop" ends the run there, and
+  -- "reload", new_strategy hands the next events to the new code with the same ctx
+  -- (so ctx.state carries over).  The new box's watchdog is armed as box:run arms
+  -- the first one's.
+  local pace, stop_requested, reloaded = opts.pace, false, false
+  local function take(new)
+    strat = new
+    on_start, on_bar, on_fill, on_order, on_day, on_week, on_stop = new.on_start, new.on_bar, new.on_fill,
+      new.on_order, new.on_day, new.on_week, new.on_stop
+    wd = new.box.wd
+    wd.armed, wd.expired, wd.message, wd.seen = true, false, nil, wd.epoch - 1
+    eng:set_sink(eng.sink, on_order ~= nil or recorder ~= nil, on_fill ~= nil or recorder ~= nil)
+    reloaded = true
+  end
   local function roll(et, bar_time)
     local closed = cur_date
     close_day()
-    if pace and closed and pace(closed) == "stop" then
-      stop_requested = true
-      return math.huge
+    if pace and closed then
+      local verdict, new = pace(closed)
+      if verdict == "stop" then
+        stop_requested = true
+        return math.huge
+      elseif verdict == "reload" and new then
+        take(new)
+      end
     end
     -- The new day's callbacks run before its first bar, at the moment that bar opens:
     -- they have not seen it, and an order they place can fill on it (at its open, for
@@ -407,6 +424,7 @@ function M.run(opts)
       if et >= nday then
         nday = roll(et, tonumber(tcol[i]))
         if stop_requested then break end
+        if reloaded then wd_, on_bar_, reloaded = wd, on_bar, false end
       end
       eng_.now = et
       local close = ccol[i]

@@ -152,6 +152,8 @@ function M.run(opts)
     if opts.control then
       local c, cerr = require("alluse.control").serve(opts.control, { commands = {
         status = function() return state.paused and "paused" or state.stopping and "stopping" or "running" end,
+        reload = function() state.reload_requested = true return "reloading at the end of the day" end,
+        reloads = function() return state.reloads or 0, state.reloads_failed or 0 end,
         pause = function() state.paused = true return "paused" end,
         resume = function() state.paused = false return "resumed" end,
         date = function() return state.date end,
@@ -166,6 +168,11 @@ function M.run(opts)
     -- then close the services; the process exits 0.
     local loop = require("alluse.core.loop")
     local sigs = {}
+    -- SIGHUP (or reload() on the control socket): load the strategy file again at the
+    -- next day boundary; if it does not load, the old code goes on.
+    local hup = loop.signal()
+    hup:start("SIGHUP", function() state.reload_requested = true end)
+    hup:unref()
     for _, name in ipairs({ "SIGTERM", "SIGINT" }) do
       local sg = loop.signal()
       sg:start(name, function()
@@ -205,6 +212,24 @@ function M.run(opts)
         task.sleep(speed_ms) -- 0: a turn of the loop (serve requests), then go on
         while state.paused and not state.stopping do task.sleep(50) end
         if state.stopping then return "stop" end
+        if state.reload_requested then
+          state.reload_requested = false
+          local new, lerr = require("alluse.strategy").load(opts.strategy, {
+            params = opts.params, print = function(...)
+              local parts = {}
+              for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
+              log("strategy", { text = table.concat(parts, "\t") })
+            end,
+          })
+          if not new then
+            state.reloads_failed = (state.reloads_failed or 0) + 1
+            log("reload failed: the old code goes on", { error = tostring(lerr) }, "error")
+            return
+          end
+          state.reloads = (state.reloads or 0) + 1
+          log("reloaded", { strategy = opts.strategy, date = date })
+          return "reload", new
+        end
       end,
       on_engine = function(e) state.eng = e end,
     }
@@ -217,6 +242,7 @@ function M.run(opts)
       state.db:close()
     end
     for _, sg in ipairs(sigs) do sg:close() end
+    hup:close()
     if ctl then ctl:close() end
     if srv then
       -- The last answers (a final /api/v1/status) may still be in flight: a moment.

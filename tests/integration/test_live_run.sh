@@ -77,6 +77,33 @@ is "$rc" 2 "a token under 16 characters is refused (exit 2)"
 like "$out" "ALLUSE_API_TOKEN is too short" "... saying so"
 ok "$([ ! -e "$tmp/ctl.sock" ]; echo $?)" "the control socket is removed"
 
+# ---- hot reload: SIGHUP and reload(), ctx.state carried over, a broken file ignored ----
+cat > "$tmp/strat.lua" <<'LUA'
+return { name = "reloadable", params = {},
+  on_day = function(ctx, date)
+    ctx.state.days = (ctx.state.days or 0) + 1
+    if ctx.state.days % 10 == 0 then print("v1 days=" .. ctx.state.days) end
+  end }
+LUA
+"$ALLUSE" run "$tmp/strat.lua" --feed replay:$D --speed 200d/s --control "$tmp/r.sock" > "$tmp/r.log" 2>&1 &
+rpid=$!
+for _ in $(seq 1 100); do grep -q '"text":"v1 days=' "$tmp/r.log" && break; sleep 0.05; done
+sed -i 's/v1 days=/v2 days=/' "$tmp/strat.lua"
+kill -HUP $rpid
+for _ in $(seq 1 100); do grep -q '"text":"v2 days=' "$tmp/r.log" && break; sleep 0.05; done
+like "$(cat "$tmp/r.log")" '"msg":"reloaded"' "SIGHUP: the strategy is reloaded"
+last_v1=$(grep -o '"text":"v1 days=[0-9]*' "$tmp/r.log" | tail -1 | grep -o '[0-9]*$')
+first_v2=$(grep -o '"text":"v2 days=[0-9]*' "$tmp/r.log" | head -1 | grep -o '[0-9]*$')
+ok "$([ -n "$first_v2" ] && [ "$first_v2" -gt "${last_v1:-0}" ]; echo $?)" "the new code runs on, with ctx.state carried over (v1 at $last_v1 days, then v2 at $first_v2)"
+printf 'return { name = "broken", on_day = function( }\n' > "$tmp/strat.lua"
+is "$(printf 'reload()\n' | "$ALLUSE" repl --attach "$tmp/r.sock" 2>&1)" '"reloading at the end of the day"' "reload() over the control socket"
+for _ in $(seq 1 100); do grep -q '"msg":"reload failed' "$tmp/r.log" && break; sleep 0.05; done
+like "$(cat "$tmp/r.log")" '"msg":"reload failed: the old code goes on"' "a file that does not load is reported"
+n1=$(grep -c '"text":"v2 days=' "$tmp/r.log"); sleep 0.4; n2=$(grep -c '"text":"v2 days=' "$tmp/r.log")
+ok "$([ "$n2" -gt "$n1" ]; echo $?)" "... and the old code keeps running ($n1 -> $n2 lines)"
+kill -TERM $rpid; wait $rpid; rc=$?; rpid=""
+is "$rc" 0 "and it still drains and exits 0"
+
 "$ALLUSE" run $S --feed replay:$D --speed fast >/dev/null 2>&1; is "$?" 2 "a bad --speed is a usage error"
 "$ALLUSE" run $S --feed $D >/dev/null 2>&1; is "$?" 2 "a --feed without replay: is a usage error"
 "$ALLUSE" run $S --feed replay:$D --broker alpaca >/dev/null 2>&1; is "$?" 2 "a broker other than paper: usage error"

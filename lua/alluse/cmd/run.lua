@@ -69,9 +69,10 @@ return {
     .. "--listen serves /healthz, /readyz and /api/v1/{status,accounts,positions,orders,equity};\n"
     .. "with ALLUSE_API_TOKEN set, those need Authorization: Bearer TOKEN (unless --public-read)\n"
     .. "and POST /api/v1/control/{pause,resume,halt} are enabled.  --control opens a 0600 unix\n"
-    .. "socket for alluse repl --attach.  SIGTERM/SIGINT stop at the end of the day and exit 0.\n"
+    .. "socket for alluse repl --attach.  SIGTERM/SIGINT stop at the end of the day and exit 0;\n"
+    .. "SIGHUP (or reload() on the control socket) reloads the strategy there, keeping ctx.state.\n"
     .. "Logs are JSON lines on stdout (text on a terminal; ALLUSE_LOG_FORMAT, ALLUSE_LOG_LEVEL).\n"
-    .. "Not yet: live brokers and feeds, recovery after a restart, hot reload, /metrics and the\n"
+    .. "Not yet: live brokers and feeds, recovery after a restart, --watch, /metrics and the\n"
     .. "dashboard (docs/live.md).",
   flags = {
     { name = "feed", arg = "SRC", help = "replay:FILE|DIR[,FILE...]: the bars to replay" },
