@@ -117,11 +117,38 @@ function M.routes(srv, state, opts)
     local control = { token = token }
     srv:route("POST", "/api/v1/control/pause", function() state.paused = true return json_response { paused = true } end, control)
     srv:route("POST", "/api/v1/control/resume", function() state.paused = false return json_response { paused = false } end, control)
+    srv:route("POST", "/api/v1/control/flatten", function()
+      state.flatten_requested = true
+      return json_response { flatten = "at the end of the day" }
+    end, control)
     srv:route("POST", "/api/v1/control/halt", function()
       state.halted, state.stopping = true, true
       return json_response { halted = true }
     end, control)
   end
+end
+
+-- Flatten: cancel every working order and close every position with a market order
+-- (it fills at the next bar's open, by the fill model).  The strategy keeps running
+-- and may open positions again: pause or halt it as well if it must not.
+function M.flatten(eng, log)
+  local ffi = require("ffi")
+  eng:cancel_all("flatten")
+  local n = 0
+  for _, a in ipairs(eng.accounts) do
+    local ptr = a.ptr
+    for j = 0, ptr.npositions - 1 do
+      local p = ptr.positions[j]
+      if p.qty ~= 0 and a.status == "active" then
+        local sym = ffi.string(p.symbol)
+        local id, why = eng:submit(a, sym, p.qty > 0 and "sell" or "buy", math.abs(p.qty), "market")
+        if id then n = n + 1 else log("flatten: an order was refused", { account = a.name, symbol = sym, reason = why }, "warn") end
+      end
+    end
+  end
+  eng:flush()
+  log("flatten: closing orders sent", { orders = n })
+  return n
 end
 
 -- opts: strategy (path), data (as backtest.run takes it), params, cash, speed_ms,
@@ -153,6 +180,7 @@ function M.run(opts)
       local c, cerr = require("alluse.control").serve(opts.control, { commands = {
         status = function() return state.paused and "paused" or state.stopping and "stopping" or "running" end,
         reload = function() state.reload_requested = true return "reloading at the end of the day" end,
+        flatten = function() state.flatten_requested = true return "flattening at the end of the day" end,
         reloads = function() return state.reloads or 0, state.reloads_failed or 0 end,
         pause = function() state.paused = true return "paused" end,
         resume = function() state.paused = false return "resumed" end,
@@ -209,6 +237,10 @@ function M.run(opts)
           state.equity[#state.equity + 1] = { date = date, equity = total }
         end
         if state.stopping then return "stop" end
+        if state.flatten_requested and e then
+          state.flatten_requested = false
+          M.flatten(e, log)
+        end
         task.sleep(speed_ms) -- 0: a turn of the loop (serve requests), then go on
         while state.paused and not state.stopping do task.sleep(50) end
         if state.stopping then return "stop" end

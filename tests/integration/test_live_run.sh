@@ -61,6 +61,12 @@ d2=$(printf 'date()\n' | "$ALLUSE" repl --attach "$tmp/ctl.sock" 2>&1)
 is "$d2" "$d1" "paused: the replay's date stands still (seen through the control socket)"
 is "$(printf 'status()\n' | "$ALLUSE" repl --attach "$tmp/ctl.sock" 2>&1)" '"paused"' "the control socket sees the pause"
 printf 'resume()\n' | "$ALLUSE" repl --attach "$tmp/ctl.sock" > /dev/null 2>&1
+# flatten: working orders canceled, positions closed at the next bars
+for _ in $(seq 1 100); do curl -s -H "$A" $b/api/v1/positions | grep -q '"qty"' && break; sleep 0.05; done
+like "$(curl -s -H "$A" $b/api/v1/positions)" '"qty"' "a position is open (to flatten)"
+like "$(curl -s -X POST -H "$A" $b/api/v1/control/flatten)" '"flatten"' "POST /api/v1/control/flatten"
+for _ in $(seq 1 100); do grep -q '"msg":"flatten: closing orders sent"' "$tmp/run.err" && break; sleep 0.05; done
+like "$(cat "$tmp/run.err")" '"msg":"flatten: closing orders sent","orders":[1-9]' "... sends the closing orders"
 sleep 0.4
 d3=$(printf 'date()\n' | "$ALLUSE" repl --attach "$tmp/ctl.sock" 2>&1)
 ok "$([ "$d3" \> "$d1" ]; echo $?)" "resume() over the control socket: the replay goes on ($d1 -> $d3)"
