@@ -287,24 +287,25 @@ function M.run(opts)
     strat.on_fill, strat.on_order, strat.on_day, strat.on_week, strat.on_stop
   local wd = strat.box.wd
   local recorder = opts.recorder -- alluse.store.runs: the run persisted as it goes (--db)
+  -- opts.observer: { order = fn(eng, k), fill = fn(eng, fill) } sees every order event
+  -- and fill too (the live runner's metrics); like the recorder, nothing when absent.
+  local observer = opts.observer
   eng:set_sink({
     order = function(e, k)
-      if recorder then
-        recorder:order_event(e, k)
-        if not on_order then return end
-      end
+      if recorder then recorder:order_event(e, k) end
+      if observer then observer.order(e, k) end
+      if not on_order then return end
       wd.epoch = wd.epoch + 1
       on_order(ctx, e:order_view(k))
     end,
     fill = function(e, fill)
-      if recorder then
-        recorder:fill(e, fill)
-        if not on_fill then return end
-      end
+      if recorder then recorder:fill(e, fill) end
+      if observer then observer.fill(e, fill) end
+      if not on_fill then return end
       wd.epoch = wd.epoch + 1
       on_fill(ctx, fill)
     end,
-  }, on_order ~= nil or recorder ~= nil, on_fill ~= nil or recorder ~= nil)
+  }, on_order ~= nil or recorder ~= nil or observer ~= nil, on_fill ~= nil or recorder ~= nil or observer ~= nil)
 
   local efeed, eidx, nev
   if #feeds == 1 then nev = feeds[1].n else efeed, eidx, nev = merge(feeds) end
@@ -353,7 +354,8 @@ function M.run(opts)
       new.on_order, new.on_day, new.on_week, new.on_stop
     wd = new.box.wd
     wd.armed, wd.expired, wd.message, wd.seen = true, false, nil, wd.epoch - 1
-    eng:set_sink(eng.sink, on_order ~= nil or recorder ~= nil, on_fill ~= nil or recorder ~= nil)
+    eng:set_sink(eng.sink, on_order ~= nil or recorder ~= nil or observer ~= nil,
+      on_fill ~= nil or recorder ~= nil or observer ~= nil)
     reloaded = true
   end
   local function roll(et, bar_time)
