@@ -17,7 +17,8 @@ lua-cjson lua-cjson-dev libedit-dev
 tmux tzdata
 chromium fonts-dejavu-core
 quantlib-python
-postgresql-15"
+postgresql-15
+prometheus"
 
 missing=""
 for p in $PACKAGES; do
