@@ -16,7 +16,10 @@
 -- label part of every sample line (`name{a="x",le="0.5"} `) is escaped and built
 -- once, when the series is created, so render() only formats numbers and joins one
 -- table with table.concat.  Lookups by label values (`labels(...)`, `inc({..})`)
--- cost a string key and a hash lookup: bind children once on hot paths.
+-- cost a string key and a hash lookup: bind children once on hot paths.  Each
+-- series remembers the last value it rendered and its whole sample line, so a
+-- scrape formats only the lines whose value changed since the previous one and
+-- joins one string per line.
 --
 -- Order of the text: families in registration order, series in first-seen order;
 -- a family with labels and no series yet is left out (as client_golang does); a
@@ -130,6 +133,7 @@ function Family:_new_child(values)
       bl[i + 1] = self.name .. "_bucket{" .. sep .. 'le="' .. self.le[i + 1] .. '"} '
     end
     child.bucket_lines = bl
+    child.lv, child.ls = {}, {} -- the last values rendered and their text
     local tail = lt == "" and " " or "{" .. lt .. "} "
     child.sum_line = self.name .. "_sum" .. tail
     child.count_line = self.name .. "_count" .. tail
@@ -338,24 +342,24 @@ function Registry:render()
         local nb = fam.nb
         for _, c in ipairs(children) do
           local v, bl, cum = c.v, c.bucket_lines, 0
+          local lv, ls = c.lv, c.ls
           for i = 0, nb do
             cum = cum + v[i]
-            n = n + 1; out[n] = bl[i + 1]
-            n = n + 1; out[n] = fmt_num(cum)
-            n = n + 1; out[n] = "\n"
+            if lv[i] ~= cum then lv[i] = cum; ls[i] = bl[i + 1] .. fmt_num(cum) .. "\n" end
+            n = n + 1; out[n] = ls[i]
           end
-          n = n + 1; out[n] = c.sum_line
-          n = n + 1; out[n] = fmt_num(v[nb + 1])
-          n = n + 1; out[n] = "\n"
-          n = n + 1; out[n] = c.count_line
-          n = n + 1; out[n] = fmt_num(v[nb + 2])
-          n = n + 1; out[n] = "\n"
+          local x = v[nb + 1]
+          if lv[nb + 1] ~= x then lv[nb + 1] = x; ls[nb + 1] = c.sum_line .. fmt_num(x) .. "\n" end
+          n = n + 1; out[n] = ls[nb + 1]
+          x = v[nb + 2]
+          if lv[nb + 2] ~= x then lv[nb + 2] = x; ls[nb + 2] = c.count_line .. fmt_num(x) .. "\n" end
+          n = n + 1; out[n] = ls[nb + 2]
         end
       else
         for _, c in ipairs(children) do
-          n = n + 1; out[n] = c.line
-          n = n + 1; out[n] = fmt_num(c.v[0])
-          n = n + 1; out[n] = "\n"
+          local x = c.v[0]
+          if c.lv ~= x then c.lv = x; c.ls = c.line .. fmt_num(x) .. "\n" end
+          n = n + 1; out[n] = c.ls
         end
       end
     end

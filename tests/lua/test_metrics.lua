@@ -114,3 +114,17 @@ do
   t.unlike(text, "alluse_orders_total{", "no order series until one is counted")
   t.is(metrics.alluse_defaults(reg).orders, m.orders, "defaults can be registered twice")
 end
+
+do
+  local reg = metrics.registry()
+  local g = reg:gauge("g", "g")
+  local h = reg:histogram("h_seconds", "h", {}, { 1 })
+  t.is(reg:render(), "# HELP g g\n# TYPE g gauge\ng 0\n# HELP h_seconds h\n# TYPE h_seconds histogram\n"
+    .. 'h_seconds_bucket{le="1"} 0\nh_seconds_bucket{le="+Inf"} 0\nh_seconds_sum 0\nh_seconds_count 0\n',
+    "first render")
+  g:set(0 / 0); h:observe(0.5); h:observe(2)
+  t.like(reg:render(), 'g NaN\n.*le="1"} 1\n.*le="%+Inf"} 2\nh_seconds_sum 2.5\nh_seconds_count 2\n$',
+    "a second render shows the values changed since the first")
+  g:set(-1)
+  t.like(reg:render(), "g %-1\n", "and a third")
+end
