@@ -21,6 +21,7 @@ echo "csv import, 10M rows (goal: peak memory < 2x the columns):"
 ALLUSE_LUA_PATH= "$bin" exec bench/store.lua
 ALLUSE_LUA_PATH= "$bin" exec bench/indicators.lua
 ALLUSE_LUA_PATH= "$bin" exec bench/options.lua
+ALLUSE_LUA_PATH= "$bin" exec bench/metrics.lua
 [ -s "$data/store/X.1m.bars" ] || "$bin" data import "$data/X-1m.csv" --store "$data/store" --symbol X > /dev/null
 ALLUSE_LUA_PATH= "$bin" exec bench/backtest.lua "$data/store" "$build/bench/sma_ref" "$data/X-1m.bin" "$bin"
 ALLUSE_LUA_PATH= "$bin" exec bench/backtest.lua "$data/store" mem

@@ -19,7 +19,8 @@ lua-cjson lua-cjson-dev libedit-dev
 tmux tzdata curl python3 openssl
 chromium fonts-dejavu-core
 quantlib-python
-postgresql-15"
+postgresql-15
+prometheus"
 
 missing=""
 for p in $PACKAGES; do

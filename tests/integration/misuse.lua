@@ -7,7 +7,7 @@ local modules = {
   "alluse.flags", "alluse.inspect", "alluse.test", "alluse.calendar", "alluse.series",
   "alluse.data", "alluse.indicators", "alluse.check", "alluse.oms", "alluse.engine", "alluse.strategy",
   "alluse.backtest", "alluse.report.stats", "alluse.report.html", "alluse.options", "alluse.occ",
-  "alluse.chain_csv", "alluse.chain", "alluse.engine_options",
+  "alluse.chain_csv", "alluse.chain", "alluse.engine_options", "alluse.metrics",
   "alluse.core.curl", "alluse.http",
 }
 -- Functions that would block on the terminal, end the process or print TAP lines.
