@@ -91,6 +91,12 @@ end
 -- The endpoints (docs/live.md).  Reads need the token too unless public_read.
 function M.routes(srv, state, opts)
   local token = opts.token
+  -- /metrics: Prometheus scrapes it without a token, like /healthz (no account data
+  -- beyond equity and cash figures; put the port behind the NetworkPolicy).
+  srv:route("GET", "/metrics", function()
+    M.refresh_metrics(state)
+    return 200, { ["Content-Type"] = require("alluse.metrics").CONTENT_TYPE }, state.registry:render()
+  end)
   local read = (opts.public_read or not token) and nil or { token = token }
   srv:route("GET", "/healthz", function() return 200, { ["Content-Type"] = "text/plain" }, "ok\n" end)
   srv:route("GET", "/readyz", function()
@@ -151,6 +157,39 @@ function M.flatten(eng, log)
   return n
 end
 
+-- The registry of the runner (alluse.metrics.alluse_defaults), and the hooks that feed it.
+function M.new_metrics(state)
+  local metrics = require("alluse.metrics")
+  local reg = metrics.registry()
+  state.registry, state.m = reg, metrics.alluse_defaults(reg)
+  local m = state.m
+  local oms = require("alluse.oms")
+  local ffi = require("ffi")
+  state.observer = {
+    order = function(eng, k)
+      local o = eng:order_at(k)
+      local status = oms.name("status", o.status)
+      m.orders:inc({ status = status })
+      if status == "rejected" then
+        local reason = ffi.string(o.reason):match("^[^:(]*") or "other"
+        m.rejects:inc({ reason = reason ~= "" and reason or "other" })
+      end
+    end,
+    fill = function(_, f) m.fills:inc({ account = f.account }) end,
+  }
+  return reg
+end
+
+-- Values read at scrape time: equity and cash per account, the feed's lag.
+function M.refresh_metrics(state)
+  local eng, m = state.eng, state.m
+  if not (eng and m) then return end
+  for _, a in ipairs(eng.accounts) do
+    m.equity:set({ account = a.name }, eng:equity(a))
+    m.cash:set({ account = a.name }, eng:cash(a))
+  end
+end
+
 -- opts: strategy (path), data (as backtest.run takes it), params, cash, speed_ms,
 -- listen ("host:port"), control (socket path), token, public_read, db (url),
 -- on_listen(port), log(msg).  Returns the result, the engine and the state.
@@ -163,13 +202,19 @@ function M.run(opts)
   local state = { strategy = opts.strategy, feed = opts.feed, speed = opts.speed_text or "max", days = 0,
     paused = false, halted = false, stopping = false, started = false, equity = {} }
   local result, eng, err, code
+  M.new_metrics(state)
   task.run(function()
     local srv, ctl
     if opts.listen then
       local host, port = opts.listen:match("^(.*):(%d+)$")
       if not host then error(format("--listen must be HOST:PORT, got '%s'", opts.listen), 0) end
       srv = require("alluse.http_server").new { host = host == "" and "0.0.0.0" or host, port = tonumber(port),
-        on_error = function(m) log("http handler failed", { error = m }, "error") end }
+        on_error = function(m) log("http handler failed", { error = m }, "error") end,
+        on_request = function(req, status)
+          -- a route's path, or "other": unknown paths must not grow the label set
+          local path = srv.routes[req.path] and req.path or "other"
+          state.m.http_requests:inc({ path = path, code = tostring(status) })
+        end }
       M.routes(srv, state, opts)
       local ok, lerr = srv:start()
       if not ok then error(lerr, 0) end
@@ -211,6 +256,18 @@ function M.run(opts)
       sigs[#sigs + 1] = sg
     end
     local speed_ms = opts.speed_ms or 0
+    -- Event-loop lag: how late a 100 ms timer fires.  During a replay at full speed
+    -- the loop turns only between days, and this shows it.
+    local lag_running = true
+    task.spawn(function()
+      local clock = time.monotonic
+      while lag_running do
+        local t0 = clock()
+        task.sleep(100)
+        local late = (clock() - t0) / 1e6 - 0.1
+        state.m.loop_lag:observe(late > 0 and late or 0)
+      end
+    end)
     local recorder
     if opts.db then
       local store = require("alluse.store")
@@ -225,7 +282,7 @@ function M.run(opts)
     end
     result, eng, code = backtest.run {
       strategy = opts.strategy, data = opts.data, params = opts.params, cash = opts.cash, records = false,
-      recorder = recorder,
+      recorder = recorder, observer = state.observer,
       log = function(m) log("strategy", { text = m }) end,
       pace = function(date)
         state.started = true
@@ -242,7 +299,13 @@ function M.run(opts)
           M.flatten(e, log)
         end
         task.sleep(speed_ms) -- 0: a turn of the loop (serve requests), then go on
-        while state.paused and not state.stopping do task.sleep(50) end
+        while state.paused and not state.stopping do
+          task.sleep(50)
+          if state.flatten_requested and e then -- flatten works while paused, too
+            state.flatten_requested = false
+            M.flatten(e, log)
+          end
+        end
         if state.stopping then return "stop" end
         if state.reload_requested then
           state.reload_requested = false
@@ -275,6 +338,8 @@ function M.run(opts)
     end
     for _, sg in ipairs(sigs) do sg:close() end
     hup:close()
+    lag_running = false
+    if result and result.status == "error" then state.m.strategy_errors:inc({ strategy = tostring(opts.strategy) }) end
     if ctl then ctl:close() end
     if srv then
       -- The last answers (a final /api/v1/status) may still be in flight: a moment.

@@ -45,6 +45,35 @@ is "$(curl -s $b/healthz)" "ok" "/healthz"
 sleep 0.2
 is "$(curl -s -o /dev/null -w '%{http_code}' $b/readyz)" 200 "/readyz once the feed runs"
 is "$(curl -s -o /dev/null -w '%{http_code}' $b/api/v1/status)" 401 "/api/v1/status without the token: 401"
+# /metrics: Prometheus text, valid by promtool, scraped by a real Prometheus server
+curl -s $b/metrics > "$tmp/metrics.txt"
+like "$(cat "$tmp/metrics.txt")" 'alluse_build_info\{version="[^"]+",commit="[^"]+"\} 1' "/metrics: build info"
+like "$(cat "$tmp/metrics.txt")" 'alluse_account_equity_dollars\{account="main"\} [0-9.]+' "/metrics: equity per account"
+like "$(cat "$tmp/metrics.txt")" 'alluse_http_requests_total\{path="/healthz",code="200"\} 1' "/metrics: HTTP requests by path and code"
+like "$(cat "$tmp/metrics.txt")" 'alluse_event_loop_lag_seconds_count [1-9]' "/metrics: the event-loop lag histogram"
+if command -v promtool >/dev/null 2>&1; then
+  promtool check metrics < "$tmp/metrics.txt" > "$tmp/promtool.out" 2>&1
+  ok $? "promtool check metrics accepts /metrics"
+else
+  echo "# SKIP promtool is not installed (Debian package prometheus)"
+fi
+if command -v prometheus >/dev/null 2>&1; then
+  pport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  printf 'global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: alluse\n    static_configs:\n      - targets: ["127.0.0.1:%s"]\n' "$port" > "$tmp/prom.yml"
+  prometheus --config.file="$tmp/prom.yml" --storage.tsdb.path="$tmp/tsdb" --web.listen-address="127.0.0.1:$pport" \
+    > "$tmp/prom.log" 2>&1 &
+  ppid_=$!
+  got=""
+  for _ in $(seq 1 100); do
+    got=$(curl -s "http://127.0.0.1:$pport/api/v1/query?query=alluse_build_info" 2>/dev/null)
+    echo "$got" | grep -q '"alluse_build_info"' && break
+    sleep 0.1
+  done
+  kill $ppid_ 2>/dev/null; wait $ppid_ 2>/dev/null
+  like "$got" '"__name__":"alluse_build_info"' "a real Prometheus server scrapes /metrics (its query API returns alluse_build_info)"
+else
+  echo "# SKIP prometheus is not installed"
+fi
 st=$(curl -s -H "$A" $b/api/v1/status)
 like "$st" '"date": "[0-9]{4}-[0-9]{2}-[0-9]{2}"' "/api/v1/status with the token: the replay's date"
 like "$(curl -s -H "$A" $b/api/v1/accounts)" '"name": "main"' "/api/v1/accounts"
@@ -61,12 +90,21 @@ d2=$(printf 'date()\n' | "$ALLUSE" repl --attach "$tmp/ctl.sock" 2>&1)
 is "$d2" "$d1" "paused: the replay's date stands still (seen through the control socket)"
 is "$(printf 'status()\n' | "$ALLUSE" repl --attach "$tmp/ctl.sock" 2>&1)" '"paused"' "the control socket sees the pause"
 printf 'resume()\n' | "$ALLUSE" repl --attach "$tmp/ctl.sock" > /dev/null 2>&1
-# flatten: working orders canceled, positions closed at the next bars
-for _ in $(seq 1 100); do curl -s -H "$A" $b/api/v1/positions | grep -q '"qty"' && break; sleep 0.05; done
-like "$(curl -s -H "$A" $b/api/v1/positions)" '"qty"' "a position is open (to flatten)"
+# flatten: while paused with a position open (so nothing else moves), the closing
+# orders go out at once; try a few pauses until one finds a position
+held=""
+for _ in $(seq 1 20); do
+  curl -s -X POST -H "$A" $b/api/v1/control/pause > /dev/null
+  sleep 0.15
+  if curl -s -H "$A" $b/api/v1/positions | grep -q '"qty"'; then held=1; break; fi
+  curl -s -X POST -H "$A" $b/api/v1/control/resume > /dev/null
+  sleep 0.3
+done
+ok "$([ -n "$held" ]; echo $?)" "paused with a position open (to flatten)"
 like "$(curl -s -X POST -H "$A" $b/api/v1/control/flatten)" '"flatten"' "POST /api/v1/control/flatten"
 for _ in $(seq 1 100); do grep -q '"msg":"flatten: closing orders sent"' "$tmp/run.err" && break; sleep 0.05; done
-like "$(cat "$tmp/run.err")" '"msg":"flatten: closing orders sent","orders":[1-9]' "... sends the closing orders"
+like "$(cat "$tmp/run.err")" '"msg":"flatten: closing orders sent","orders":[1-9]' "... sends the closing orders, even while paused"
+curl -s -X POST -H "$A" $b/api/v1/control/resume > /dev/null
 sleep 0.4
 d3=$(printf 'date()\n' | "$ALLUSE" repl --attach "$tmp/ctl.sock" 2>&1)
 ok "$([ "$d3" \> "$d1" ]; echo $?)" "resume() over the control socket: the replay goes on ($d1 -> $d3)"
