@@ -68,7 +68,7 @@ return {
     .. "unchanged) with the paper broker, at --speed days per second (max: as fast as it goes).\n"
     .. "--listen serves /healthz, /readyz, /metrics (Prometheus) and\n"
     .. "/api/v1/{status,accounts,positions,orders,equity,weeks,events};\n"
-    .. "with ALLUSE_API_TOKEN set, those need Authorization: Bearer TOKEN (unless --public-read)\n"
+    .. "with ALLUSE_API_TOKEN set, /api/v1 needs Authorization: Bearer TOKEN (reads: unless --public-read)\n"
     .. "and POST /api/v1/control/{pause,resume,flatten,halt} are enabled.  --control opens a 0600 unix\n"
     .. "socket for alluse repl --attach.  SIGTERM/SIGINT stop at the end of the day and exit 0;\n"
     .. "SIGHUP (or reload() on the control socket) reloads the strategy there, keeping ctx.state.\n"
