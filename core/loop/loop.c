@@ -12,6 +12,7 @@
 #define POLL_MT "alluse.loop.poll"
 #define TIMER_MT "alluse.loop.timer"
 #define SIGNAL_MT "alluse.loop.signal"
+#define FSEVENT_MT "alluse.loop.fs_event"
 
 struct au_loop {
     uv_loop_t uv;
@@ -27,6 +28,7 @@ typedef struct au_handle {
         uv_poll_t poll;
         uv_timer_t timer;
         uv_signal_t signal;
+        uv_fs_event_t fs_event;
     } u;
     au_loop *loop;
     int fn_ref;     /* the callback while started */
@@ -288,6 +290,52 @@ static int signal_stop(lua_State *L)
 
 static int signal_close(lua_State *L) { return handle_close(L, SIGNAL_MT); }
 
+/* loop.fs_event(): a uv_fs_event_t (inotify).  w:start(path, fn(filename, "change" |
+ * "rename")) watches a file, or the entries of a folder; fn runs on the loop. */
+static void on_fs_event(uv_fs_event_t *ev, const char *filename, int events, int status)
+{
+    au_handle *h = (au_handle *)ev;
+    if (!h->loop->L || h->fn_ref == LUA_NOREF || status < 0) return;
+    lua_State *L = h->loop->L;
+    if (filename) lua_pushstring(L, filename); else lua_pushnil(L);
+    lua_pushstring(L, (events & UV_RENAME) ? "rename" : "change");
+    call_back(h, 2);
+}
+
+static int l_fs_event(lua_State *L)
+{
+    au_loop *lp = loop_of(L);
+    au_handle *h = new_handle(L, lp, FSEVENT_MT);
+    uv_fs_event_init(&lp->uv, &h->u.fs_event);
+    return 1;
+}
+
+static int fs_event_start(lua_State *L)
+{
+    au_handle *h = check_open(L, FSEVENT_MT);
+    const char *path = luaL_checkstring(L, 2);
+    luaL_checktype(L, 3, LUA_TFUNCTION);
+    hold(L, h, 3);
+    int rc = uv_fs_event_start(&h->u.fs_event, on_fs_event, path, 0);
+    if (rc != 0) {
+        unref_all(L, h);
+        lua_pushnil(L);
+        lua_pushfstring(L, "loop.fs_event: %s: %s", path, uv_strerror(rc));
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int fs_event_close(lua_State *L) { return handle_close(L, FSEVENT_MT); }
+
+static int fs_event_unref(lua_State *L)
+{
+    au_handle *h = check_open(L, FSEVENT_MT);
+    uv_unref(&h->u.handle);
+    return 0;
+}
+
 /* h:unref(): the handle no longer keeps run() going (a signal watcher that should not
  * hold the process open on its own). */
 static int handle_unref(lua_State *L)
@@ -385,6 +433,9 @@ int luaopen_alluse_core_loop(lua_State *L)
         {"start", signal_start}, {"stop", signal_stop}, {"close", signal_close}, {"unref", handle_unref},
         {NULL, NULL}};
     set_methods(L, SIGNAL_MT, signal_methods, signal_close);
+    static const luaL_Reg fs_event_methods[] = {
+        {"start", fs_event_start}, {"close", fs_event_close}, {"unref", fs_event_unref}, {NULL, NULL}};
+    set_methods(L, FSEVENT_MT, fs_event_methods, fs_event_close);
 
     au_loop *lp = lua_newuserdata(L, sizeof *lp);
     memset(lp, 0, sizeof *lp);
@@ -398,7 +449,7 @@ int luaopen_alluse_core_loop(lua_State *L)
     int loop_idx = lua_gettop(L);
 
     static const luaL_Reg fns[] = {
-        {"run", l_run}, {"now", l_now}, {"alive", l_alive}, {"poll", l_poll}, {"timer", l_timer}, {"signal", l_signal}, {NULL, NULL}};
+        {"run", l_run}, {"now", l_now}, {"alive", l_alive}, {"poll", l_poll}, {"timer", l_timer}, {"signal", l_signal}, {"fs_event", l_fs_event}, {NULL, NULL}};
     lua_createtable(L, 0, 6);
     for (const luaL_Reg *f = fns; f->name; f++) {
         lua_pushvalue(L, loop_idx);

@@ -9,6 +9,8 @@
  *   loop.timer()            a uv_timer_t:      t:start(ms, fn), t:stop(), t:close()
  *   loop.signal()           a uv_signal_t:     s:start("SIGTERM", fn(name)), s:stop(), s:close(),
  *                           s:unref() (does not keep run() going on its own)
+ *   loop.fs_event()         a uv_fs_event_t:   w:start(path, fn(filename, "change"|"rename")),
+ *                           w:close(), w:unref()
  *
  * Ownership: the uv_loop_t lives in a userdata the module keeps in its upvalues; each
  * handle's memory is malloc'ed and freed by uv_close's callback (libuv may still touch

@@ -246,6 +246,25 @@ function M.run(opts)
     local hup = loop.signal()
     hup:start("SIGHUP", function() state.reload_requested = true end)
     hup:unref()
+    -- --watch: a change to the strategy's file (or a .lua file in its folder) asks for
+    -- the same reload.  Editors often replace the file: watching the folder sees that.
+    local watcher
+    if opts.watch then
+      local path = opts.strategy:gsub("/+$", "")
+      local f = io.open(path .. "/.")
+      local dir = f and path or (path:match("^(.*)/[^/]*$") or ".")
+      local base = not f and path:match("([^/]*)$") or nil
+      if f then f:close() end
+      watcher = loop.fs_event()
+      local ok, werr = watcher:start(dir, function(name)
+        if name and (base == nil and name:match("%.lua$") or name == base) then
+          if not state.reload_requested then log("changed: reloading at the end of the day", { file = name }) end
+          state.reload_requested = true
+        end
+      end)
+      if not ok then error(werr, 0) end
+      watcher:unref()
+    end
     for _, name in ipairs({ "SIGTERM", "SIGINT" }) do
       local sg = loop.signal()
       sg:start(name, function()
@@ -338,6 +357,7 @@ function M.run(opts)
     end
     for _, sg in ipairs(sigs) do sg:close() end
     hup:close()
+    if watcher then watcher:close() end
     lag_running = false
     if result and result.status == "error" then state.m.strategy_errors:inc({ strategy = tostring(opts.strategy) }) end
     if ctl then ctl:close() end

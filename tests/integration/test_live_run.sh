@@ -148,6 +148,21 @@ ok "$([ "$n2" -gt "$n1" ]; echo $?)" "... and the old code keeps running ($n1 ->
 kill -TERM $rpid; wait $rpid; rc=$?; rpid=""
 is "$rc" 0 "and it still drains and exits 0"
 
+# ---- --watch: saving the file reloads it ----
+cat > "$tmp/w.lua" <<'LUA'
+return { name = "watched", params = {},
+  on_day = function(ctx) ctx.state.n = (ctx.state.n or 0) + 1
+    if ctx.state.n % 10 == 0 then print("w1 n=" .. ctx.state.n) end end }
+LUA
+"$ALLUSE" run "$tmp/w.lua" --feed replay:$D --speed 200d/s --watch > "$tmp/w.log" 2>&1 &
+rpid=$!
+for _ in $(seq 1 100); do grep -q '"text":"w1 n=' "$tmp/w.log" && break; sleep 0.05; done
+sed 's/w1 n=/w2 n=/' "$tmp/w.lua" > "$tmp/w.lua.new" && mv "$tmp/w.lua.new" "$tmp/w.lua"   # as editors save
+for _ in $(seq 1 100); do grep -q '"text":"w2 n=' "$tmp/w.log" && break; sleep 0.05; done
+like "$(cat "$tmp/w.log")" '"msg":"changed: reloading at the end of the day","file":"w.lua"' "--watch: the saved file is noticed"
+like "$(cat "$tmp/w.log")" '"text":"w2 n=[0-9]+' "... and the new code runs, with ctx.state carried over"
+kill -TERM $rpid; wait $rpid; rpid=""
+
 "$ALLUSE" run $S --feed replay:$D --speed fast >/dev/null 2>&1; is "$?" 2 "a bad --speed is a usage error"
 "$ALLUSE" run $S --feed $D >/dev/null 2>&1; is "$?" 2 "a --feed without replay: is a usage error"
 "$ALLUSE" run $S --feed replay:$D --broker alpaca >/dev/null 2>&1; is "$?" 2 "a broker other than paper: usage error"

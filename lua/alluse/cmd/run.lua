@@ -43,6 +43,7 @@ local function run(opts, args)
   local result, err, state = live.run {
     strategy = strategy, feed = feed, data = data, params = params, speed_ms = speed_ms, speed_text = opts.speed,
     cash = opts.cash and tonumber(opts.cash) or nil, listen = opts.listen, control = opts.control, db = opts.db,
+    watch = opts.watch,
     token = token, public_read = opts.public_read, linger_ms = 50,
     log = function(msg, fields, level) logger[level or "info"](logger, msg, fields) end,
   }
@@ -62,7 +63,7 @@ end
 
 return {
   usage = "alluse run STRATEGY --feed replay:FILE|DIR[,...] [--broker paper] [--speed max|Nd/s] [--db URL]\n"
-    .. "       [--listen HOST:PORT] [--control SOCKET] [--public-read] [--param k=v ...] [--cash N]",
+    .. "       [--listen HOST:PORT] [--control SOCKET] [--public-read] [--watch] [--param k=v ...] [--cash N]",
   description = "Run a strategy live on a feed.  Today the feed is a replay of bar files (the same\n"
     .. "loader, callbacks, calendar and fill model as alluse backtest, so a strategy runs\n"
     .. "unchanged) with the paper broker, at --speed days per second (max: as fast as it goes).\n"
@@ -71,9 +72,10 @@ return {
     .. "with ALLUSE_API_TOKEN set, /api/v1 needs Authorization: Bearer TOKEN (reads: unless --public-read)\n"
     .. "and POST /api/v1/control/{pause,resume,flatten,halt} are enabled.  --control opens a 0600 unix\n"
     .. "socket for alluse repl --attach.  SIGTERM/SIGINT stop at the end of the day and exit 0;\n"
-    .. "SIGHUP (or reload() on the control socket) reloads the strategy there, keeping ctx.state.\n"
+    .. "SIGHUP, reload() on the control socket, or a change with --watch reloads the strategy\n"
+    .. "there, keeping ctx.state.\n"
     .. "Logs are JSON lines on stdout (text on a terminal; ALLUSE_LOG_FORMAT, ALLUSE_LOG_LEVEL).\n"
-    .. "Not yet: live brokers and feeds, recovery after a restart, --watch and the dashboard\n"
+    .. "Not yet: live brokers and feeds, recovery after a restart and the dashboard\n"
     .. "(docs/live.md).",
   flags = {
     { name = "feed", arg = "SRC", help = "replay:FILE|DIR[,FILE...]: the bars to replay" },
@@ -83,6 +85,7 @@ return {
     { name = "listen", arg = "HOST:PORT", help = "serve the HTTP endpoints (port 0: any free port, logged)" },
     { name = "control", arg = "SOCKET", help = "open the control socket for alluse repl --attach" },
     { name = "public-read", help = "the read endpoints need no token" },
+    { name = "watch", help = "reload the strategy when its file (or a .lua file in its folder) changes" },
     { name = "param", arg = "K=V", many = true, help = "override a strategy param" },
     { name = "cash", arg = "N", help = "starting cash (default 100000)" },
     { name = "quiet", short = "q", help = "print nothing but errors" },
