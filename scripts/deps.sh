@@ -45,7 +45,7 @@ export DEBIAN_FRONTEND=noninteractive
 # No default cluster: postgresql-15's postinst runs `pg_createcluster 15 main --start`
 # unless postgresql-common's createcluster.conf says create_main_cluster = false.  That
 # file comes from postgresql-common through ucf, so writing it before the package is
-# installed would make ucf ask (a prompt, or a kept stub of the file) about a locally
+# installed would make ucf ask (a prompt, or our one-line file kept in place of the full one) about a locally
 # changed file; the createcluster.d directory it includes (include_dir, read last) is
 # ours to add to.  Nothing is written when the server is installed already or when
 # someone has chosen either way in createcluster.conf or createcluster.d.

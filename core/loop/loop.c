@@ -145,6 +145,21 @@ static void hold(lua_State *L, au_handle *h, int idx)
     h->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
+/* The end of every h:start(): true, or nil and why (the callback is let go); what
+ * names the thing started (a path), or NULL. */
+static int started(lua_State *L, au_handle *h, int rc, const char *what)
+{
+    if (rc == 0) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    unref_all(L, h);
+    lua_pushnil(L);
+    if (what) lua_pushfstring(L, "%s: %s", what, uv_strerror(rc));
+    else lua_pushstring(L, uv_strerror(rc));
+    return 2;
+}
+
 static int handle_close(lua_State *L, const char *mt)
 {
     handle_box *box = luaL_checkudata(L, 1, mt);
@@ -185,14 +200,7 @@ static int poll_start(lua_State *L)
     if (!events) return luaL_argerror(L, 2, "must be \"r\", \"w\" or \"rw\"");
     hold(L, h, 3);
     int rc = uv_poll_start(&h->u.poll, events, on_poll);
-    if (rc != 0) {
-        unref_all(L, h);
-        lua_pushnil(L);
-        lua_pushstring(L, uv_strerror(rc));
-        return 2;
-    }
-    lua_pushboolean(L, 1);
-    return 1;
+    return started(L, h, rc, NULL);
 }
 
 static int poll_stop(lua_State *L)
@@ -270,14 +278,7 @@ static int signal_start(lua_State *L)
     if (!num) return luaL_argerror(L, 2, "one of SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGQUIT");
     hold(L, h, 3);
     int rc = uv_signal_start(&h->u.signal, on_signal, num);
-    if (rc != 0) {
-        unref_all(L, h);
-        lua_pushnil(L);
-        lua_pushstring(L, uv_strerror(rc));
-        return 2;
-    }
-    lua_pushboolean(L, 1);
-    return 1;
+    return started(L, h, rc, NULL);
 }
 
 static int signal_stop(lua_State *L)
@@ -317,31 +318,29 @@ static int fs_event_start(lua_State *L)
     luaL_checktype(L, 3, LUA_TFUNCTION);
     hold(L, h, 3);
     int rc = uv_fs_event_start(&h->u.fs_event, on_fs_event, path, 0);
-    if (rc != 0) {
-        unref_all(L, h);
-        lua_pushnil(L);
-        lua_pushfstring(L, "loop.fs_event: %s: %s", path, uv_strerror(rc));
-        return 2;
-    }
-    lua_pushboolean(L, 1);
-    return 1;
+    return started(L, h, rc, path);
 }
 
 static int fs_event_close(lua_State *L) { return handle_close(L, FSEVENT_MT); }
 
-static int fs_event_unref(lua_State *L)
-{
-    au_handle *h = check_open(L, FSEVENT_MT);
-    uv_unref(&h->u.handle);
-    return 0;
-}
 
 /* h:unref(): the handle no longer keeps run() going (a signal watcher that should not
  * hold the process open on its own). */
 static int handle_unref(lua_State *L)
 {
-    au_handle *h = check_open(L, SIGNAL_MT);
-    uv_unref(&h->u.handle);
+    /* one function for the kinds that have it: which one is read off the metatable */
+    int kind_ok = 0;
+    if (lua_getmetatable(L, 1)) {
+        for (int i = 0; i < 2 && !kind_ok; i++) {
+            luaL_getmetatable(L, i == 0 ? SIGNAL_MT : FSEVENT_MT);
+            kind_ok = lua_rawequal(L, -1, -2);
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    handle_box *box = kind_ok ? lua_touserdata(L, 1) : NULL;
+    if (!box || !box->h) return luaL_error(L, "loop: unref: not an open signal or fs_event handle");
+    uv_unref(&box->h->u.handle);
     return 0;
 }
 
@@ -434,7 +433,7 @@ int luaopen_alluse_core_loop(lua_State *L)
         {NULL, NULL}};
     set_methods(L, SIGNAL_MT, signal_methods, signal_close);
     static const luaL_Reg fs_event_methods[] = {
-        {"start", fs_event_start}, {"close", fs_event_close}, {"unref", fs_event_unref}, {NULL, NULL}};
+        {"start", fs_event_start}, {"close", fs_event_close}, {"unref", handle_unref}, {NULL, NULL}};
     set_methods(L, FSEVENT_MT, fs_event_methods, fs_event_close);
 
     au_loop *lp = lua_newuserdata(L, sizeof *lp);

@@ -196,6 +196,19 @@ local function error_handler(e)
   return debug.traceback(tostring(e), 2)
 end
 
+-- The strategy of opts (path, params, budget_ms, seed) loaded into its sandbox, its
+-- print going to log(text): for a run, and again for the live runner's reloads.
+function M.load_strategy(opts, log)
+  return strategy.load(opts.strategy, {
+    params = opts.params, budget_ms = opts.budget_ms, seed = opts.seed,
+    print = function(...)
+      local parts = {}
+      for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
+      log(table.concat(parts, "\t"))
+    end,
+  })
+end
+
 function M.run(opts)
   if type(opts) ~= "table" then error("backtest.run: opts must be a table", 2) end
   if type(opts.strategy) ~= "string" then error("backtest.run: opts.strategy must be a path", 2) end
@@ -204,14 +217,7 @@ function M.run(opts)
   local from, to = opts.from, opts.to
   local log = opts.log or function() end
 
-  local strat, serr, scode = strategy.load(opts.strategy, {
-    params = opts.params, budget_ms = opts.budget_ms, seed = opts.seed,
-    print = function(...)
-      local parts = {}
-      for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
-      log(table.concat(parts, "\t"))
-    end,
-  })
+  local strat, serr, scode = M.load_strategy(opts, log)
   if not strat then return nil, serr, scode end
 
   local feeds, symbols = make_feeds(opts.data, from, to)
@@ -577,7 +583,7 @@ end
 
 local function or_null(v) if v == nil then return json.null end return v end
 
-local function order_row(eng, k)
+function M.order_row(eng, k)
   local v = eng:order_view(k)
   v.created, v.updated = iso(v.created), iso(v.updated)
   return v
@@ -585,7 +591,7 @@ end
 
 local function order_rows(eng)
   local out = json.array()
-  for k = 1, eng:norders() do out[k] = order_row(eng, k) end
+  for k = 1, eng:norders() do out[k] = M.order_row(eng, k) end
   return out
 end
 
@@ -652,7 +658,7 @@ function M.write_json(out, result, eng)
     end)
     out:write(n == 0 and "[]" or ("\n" .. (" "):rep(INDENT) .. "]"))
   end
-  local function each_order(fn) for k = 1, eng:norders() do fn(order_row(eng, k)) end end
+  local function each_order(fn) for k = 1, eng:norders() do fn(M.order_row(eng, k)) end end
   local rest = text
   local function each_trade(fn) for _, tr in ipairs(saved_t) do fn(tr) end end
   -- In the document's (sorted) key order.
@@ -670,7 +676,7 @@ end
 
 -- Open positions at the end: account, symbol, qty, average cost, the last mark and
 -- the value at it (qty x mark x multiplier).
-local function position_rows(eng)
+function M.position_rows(eng)
   local out = json.array()
   for _, a in ipairs(eng.accounts) do
     local ptr = a.ptr
@@ -709,18 +715,21 @@ end
 
 -- The strategy's journal (ctx:record): stream name -> its rows in order, each
 -- stamped with the New York time it was recorded at.
+-- Rows first .. #rows of one journal stream, copied, with their times as ISO text.
+function M.journal_rows(rows, first)
+  local list = json.array()
+  for i = first or 1, #rows do
+    local row, r = rows[i], {}
+    for k, v in pairs(row) do r[k] = v end
+    r.time = iso(row.time)
+    list[#list + 1] = r
+  end
+  return list
+end
+
 local function journal_of(eng)
   local out = {}
-  for name, rows in pairs(eng.journal) do
-    local list = json.array()
-    for i, row in ipairs(rows) do
-      local r = {}
-      for k, v in pairs(row) do r[k] = v end
-      r.time = iso(row.time)
-      list[i] = r
-    end
-    out[name] = list
-  end
+  for name, rows in pairs(eng.journal) do out[name] = M.journal_rows(rows) end
   return out
 end
 
@@ -779,7 +788,7 @@ function M.result(eng, r)
     equity = json.array(r.rows),
     weekly_returns = json.array(stats.weekly_returns(dates, totals, tflows, r.cash)),
     trades = trades,
-    positions = position_rows(eng),
+    positions = M.position_rows(eng),
     journal = journal_of(eng),
     counts = { orders = eng:norders(), fills = eng:nfills(), ledger = nledger, trades = eng:ntrades() },
     orders = r.records and order_rows(eng) or nil,

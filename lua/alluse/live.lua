@@ -40,47 +40,25 @@ local function accounts_of(state)
 end
 
 local function positions_of(state)
-  local eng = state.eng
-  local out = json.array()
-  if not eng then return out end
-  local ffi = require("ffi")
-  for _, a in ipairs(eng.accounts) do
-    local ptr = a.ptr
-    for j = 0, ptr.npositions - 1 do
-      local p = ptr.positions[j]
-      if p.qty ~= 0 then
-        out[#out + 1] = { account = a.name, symbol = ffi.string(p.symbol), qty = p.qty, avg_cost = p.avg_cost }
-      end
-    end
-  end
-  return out
+  if not state.eng then return json.array() end
+  return require("alluse.backtest").position_rows(state.eng)
 end
 
 local function orders_of(state, limit)
-  local eng = state.eng
   local out = json.array()
+  local eng = state.eng
   if not eng then return out end
+  local order_row = require("alluse.backtest").order_row
   local n = eng:norders()
-  for k = math.max(1, n - (limit or 100) + 1), n do
-    local v = eng:order_view(k)
-    v.created, v.updated = time.format(v.created), time.format(v.updated)
-    out[#out + 1] = v
-  end
+  for k = math.max(1, n - (limit or 100) + 1), n do out[#out + 1] = order_row(eng, k) end
   return out
 end
 
 -- The last `limit` rows of a journal stream (ctx:record), times as ISO text.
 local function journal_of(state, stream, limit)
-  local out = json.array()
   local rows = state.eng and state.eng.journal[stream]
-  if not rows then return out end
-  for i = math.max(1, #rows - limit + 1), #rows do
-    local r = {}
-    for k, v in pairs(rows[i]) do r[k] = v end
-    r.time = time.format(rows[i].time)
-    out[#out + 1] = r
-  end
-  return out
+  if not rows then return json.array() end
+  return require("alluse.backtest").journal_rows(rows, math.max(1, #rows - limit + 1))
 end
 
 local function limit_of(req)
@@ -328,13 +306,9 @@ function M.run(opts)
         if state.stopping then return "stop" end
         if state.reload_requested then
           state.reload_requested = false
-          local new, lerr = require("alluse.strategy").load(opts.strategy, {
-            params = opts.params, print = function(...)
-              local parts = {}
-              for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
-              log("strategy", { text = table.concat(parts, "\t") })
-            end,
-          })
+          local new, lerr = require("alluse.backtest").load_strategy(opts, function(text)
+            log("strategy", { text = text })
+          end)
           if not new then
             state.reloads_failed = (state.reloads_failed or 0) + 1
             log("reload failed: the old code goes on", { error = tostring(lerr) }, "error")

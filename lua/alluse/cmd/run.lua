@@ -15,12 +15,7 @@ local function run(opts, args)
   local live = require("alluse.live")
   local speed_ms, serr = live.parse_speed(opts.speed)
   if not speed_ms then flags.usage_error("%s", serr) end
-  local params = {}
-  for _, kv in ipairs(opts.param or {}) do
-    local k, v = kv:match("^([%a_][%w_]*)=(.*)$")
-    if not k then flags.usage_error("--param must be NAME=VALUE, got '%s'", kv) end
-    params[k] = v
-  end
+  local params = require("alluse.cmd.backtest").parse_params(opts.param)
   -- The bars: the same loader as alluse backtest.
   local data = {}
   for spec in src:gmatch("[^,]+") do
