@@ -324,22 +324,23 @@ static int fs_event_start(lua_State *L)
 static int fs_event_close(lua_State *L) { return handle_close(L, FSEVENT_MT); }
 
 
-/* h:unref(): the handle no longer keeps run() going (a signal watcher that should not
- * hold the process open on its own). */
+/* h:unref(): the handle no longer keeps run() going (a signal watcher, or a deadline
+ * timer, that should not hold the process open on its own). */
 static int handle_unref(lua_State *L)
 {
     /* one function for the kinds that have it: which one is read off the metatable */
+    static const char *const kinds[] = {SIGNAL_MT, FSEVENT_MT, TIMER_MT};
     int kind_ok = 0;
     if (lua_getmetatable(L, 1)) {
-        for (int i = 0; i < 2 && !kind_ok; i++) {
-            luaL_getmetatable(L, i == 0 ? SIGNAL_MT : FSEVENT_MT);
+        for (int i = 0; i < 3 && !kind_ok; i++) {
+            luaL_getmetatable(L, kinds[i]);
             kind_ok = lua_rawequal(L, -1, -2);
             lua_pop(L, 1);
         }
         lua_pop(L, 1);
     }
     handle_box *box = kind_ok ? lua_touserdata(L, 1) : NULL;
-    if (!box || !box->h) return luaL_error(L, "loop: unref: not an open signal or fs_event handle");
+    if (!box || !box->h) return luaL_error(L, "loop: unref: not an open signal, fs_event or timer handle");
     uv_unref(&box->h->u.handle);
     return 0;
 }
@@ -425,7 +426,8 @@ int luaopen_alluse_core_loop(lua_State *L)
     static const luaL_Reg poll_methods[] = {
         {"start", poll_start}, {"stop", poll_stop}, {"close", poll_close}, {NULL, NULL}};
     static const luaL_Reg timer_methods[] = {
-        {"start", timer_start}, {"stop", timer_stop}, {"close", timer_close}, {NULL, NULL}};
+        {"start", timer_start}, {"stop", timer_stop}, {"close", timer_close}, {"unref", handle_unref},
+        {NULL, NULL}};
     set_methods(L, POLL_MT, poll_methods, poll_close);
     set_methods(L, TIMER_MT, timer_methods, timer_close);
     static const luaL_Reg signal_methods[] = {

@@ -324,7 +324,12 @@ function M.run(opts)
   -- Day bookkeeping (the slow path, once per New York date).
   local rows, cur_date, cur_week = {}, nil, nil
   local next_day = -math.huge
-  local function close_day()
+  -- Positions in the run, for the live runner's store (runs.lua: commits and resume
+  -- points): 4e + 1 where a day closes before event e (0-based) is taken, 4e + 2 for
+  -- what the runner does between days (pace: operator commands), 4e + 3 just before
+  -- event e's bar meets the working orders.  A re-run of the same code on the same bars
+  -- passes the same positions in the same order.
+  local function close_day(pos)
     if not cur_date then return end
     local date = cur_date
     cur_date = nil -- closed once, even when what follows raises (the halt path closes again)
@@ -338,7 +343,7 @@ function M.run(opts)
     rows[#rows + 1] = row
     if check then eng:check_invariants(true) end
     if recorder then
-      local ok, err = recorder:day(eng, row)
+      local ok, err = recorder:day(eng, row, pos)
       if not ok then
         recorder = nil -- no second attempt from the halt path below
         error("store: " .. tostring(err), 0)
@@ -348,8 +353,9 @@ function M.run(opts)
   -- et: the event time of the new day's first bar, bar_time: when that bar opened (a
   -- weekly or monthly bar opened days before: the clock then starts at the date's
   -- midnight, never before it).
-  -- opts.pace(date) runs after each day is closed (the live runner's replay: wait to
-  -- keep a speed, serve its endpoints, stop, reload); "stop" ends the run there, and
+  -- opts.pace(date, pos) runs after each day is closed (the live runner's replay: wait to
+  -- keep a speed, serve its endpoints, stop, reload); "stop" ends the run there,
+  -- "drain" too but without on_stop (a live session that a restart resumes), and
   -- "reload", new_strategy hands the next events to the new code with the same ctx
   -- (so ctx.state carries over).  The new box's watchdog is armed as box:run arms
   -- the first one's.
@@ -364,13 +370,14 @@ function M.run(opts)
       on_fill ~= nil or recorder ~= nil or observer ~= nil)
     reloaded = true
   end
-  local function roll(et, bar_time)
+  local function roll(et, bar_time, e)
     local closed = cur_date
-    close_day()
+    local pos = 4 * e + 1
+    close_day(pos)
     if pace and closed then
-      local verdict, new = pace(closed)
-      if verdict == "stop" then
-        stop_requested = true
+      local verdict, new = pace(closed, pos)
+      if verdict == "stop" or verdict == "drain" then
+        stop_requested = verdict
         return math.huge
       elseif verdict == "reload" and new then
         take(new)
@@ -420,6 +427,9 @@ function M.run(opts)
     -- one load.
     local eng_, book_, mark_, barcount_, nwork_, wd_, ctx_, on_bar_ = eng, book, mark, barcount, nwork, wd, ctx, on_bar
     local efeed_, eidx_, feeds_, check_, progress_, nday = efeed, eidx, feeds, check, progress, next_day
+    -- The live runner's store commits the order events not yet written before a bar
+    -- can fill them (DESIGN §6: written before acted on); nil in a backtest.
+    local gate_ = recorder and (recorder.durable or recorder.shadow) and recorder
     for e = 0, nev - 1 do -- the hot loop (tests/lua/test_backtest_jit.lua finds it by this comment)
       local f, i = 1, e
       if efeed_ then f, i = efeed_[e], eidx_[e] end
@@ -430,7 +440,7 @@ function M.run(opts)
       end
       local et = ev[i]
       if et >= nday then
-        nday = roll(et, tonumber(tcol[i]))
+        nday = roll(et, tonumber(tcol[i]), e)
         if stop_requested then break end
         if reloaded then wd_, on_bar_, reloaded = wd, on_bar, false end
       end
@@ -445,6 +455,7 @@ function M.run(opts)
         -- book.event (the exposure count's clock) only matters where positions change:
         -- fills in match, settlements at expiry.
         if nwork_[sid] > 0 then
+          if gate_ then gate_:gate(eng_, 4 * e + 3) end
           book_.event = e
           eng_:match(sid, b)
         end
@@ -466,9 +477,9 @@ function M.run(opts)
       if check_ then eng_:check_invariants() end
       if progress_ and band(e, 0xFFFF) == 0 then progress_(e, nev) end
     end
-    close_day()
+    close_day(4 * nev + 1)
     cur_date = nil
-    if on_stop then
+    if on_stop and stop_requested ~= "drain" then
       wd.epoch = wd.epoch + 1
       on_stop(ctx)
       eng:flush()
@@ -484,7 +495,7 @@ function M.run(opts)
     -- policy), without telling it, and the results so far are kept.
     eng:set_sink(nil, false, false)
     eng:cancel_all("strategy halted")
-    close_day()
+    close_day(4 * done + 1)
   end
   if progress then progress(nev, nev) end
 

@@ -78,15 +78,16 @@ function M.routes(srv, state, opts)
   local read = (opts.public_read or not token) and nil or { token = token }
   srv:route("GET", "/healthz", function() return 200, { ["Content-Type"] = "text/plain" }, "ok\n" end)
   srv:route("GET", "/readyz", function()
-    local ready = state.started and not state.halted and not state.stopping
-    local why = not state.started and "feed not started" or state.halted and "halted" or state.stopping and "stopping"
+    local ready = state.started and not state.recovering and not state.halted and not state.stopping
+    local why = not state.started and "feed not started" or state.recovering and "recovering (re-running to the last commit)"
+      or state.halted and "halted" or state.stopping and "stopping"
     return ready and 200 or 503, { ["Content-Type"] = "text/plain" }, ready and "ready\n" or ("not ready: " .. why .. "\n")
   end)
   srv:route("GET", "/api/v1/status", function()
     return json_response {
       strategy = state.strategy, feed = state.feed, speed = state.speed, date = state.date or json.null,
       days = state.days, paused = state.paused, halted = state.halted, stopping = state.stopping,
-      run_id = state.run_id or json.null,
+      recovering = state.recovering or false, run_id = state.run_id or json.null, session = state.session or json.null,
     }
   end, read)
   srv:route("GET", "/api/v1/accounts", function() return json_response(accounts_of(state)) end, read)
@@ -102,7 +103,7 @@ function M.routes(srv, state, opts)
     srv:route("POST", "/api/v1/control/pause", function() state.paused = true return json_response { paused = true } end, control)
     srv:route("POST", "/api/v1/control/resume", function() state.paused = false return json_response { paused = false } end, control)
     srv:route("POST", "/api/v1/control/flatten", function()
-      state.flatten_requested = true
+      state.flatten_requested = "http"
       return json_response { flatten = "at the end of the day" }
     end, control)
     srv:route("POST", "/api/v1/control/halt", function()
@@ -135,6 +136,74 @@ function M.flatten(eng, log)
   return n
 end
 
+-- The commands that change orders, done by the live runner and again by a resume.
+function M.do_command(eng, name, log)
+  if name == "flatten" then
+    M.flatten(eng, log)
+  elseif name == "cancel_all" then
+    eng:cancel_all("drain")
+    eng:flush()
+    log("open orders canceled")
+  else
+    error("live: unknown command '" .. tostring(name) .. "'", 0)
+  end
+end
+
+-- The equity history the API and the dashboard show: the total per day, the last
+-- EQUITY_KEEP days (a long replay must not grow the process; the store keeps all).
+local EQUITY_KEEP = 5000
+function M.note_equity(state, eng, date)
+  local total = 0
+  for _, a in ipairs(eng.accounts) do total = total + eng:equity(a) end
+  local eq = state.equity
+  eq[#eq + 1] = { date = date, equity = total }
+  if #eq >= 2 * EQUITY_KEEP then -- drop the older half at once: amortized O(1) a day
+    local kept = {}
+    for i = #eq - EQUITY_KEEP + 1, #eq do kept[#kept + 1] = eq[i] end
+    state.equity = kept
+  end
+end
+
+-- The store and the session (docs/live.md, Recovery): a new run, or the session's
+-- run resumed.  Returns the recorder (nil without --db) and the recorded commands by
+-- position.
+function M.open_session(state, opts, log)
+  if not opts.db then return nil, {} end
+  local db, derr = require("alluse.store").open(opts.db)
+  if not db then error(derr, 0) end
+  state.db = db
+  local runs = require("alluse.store.runs")
+  local name = opts.session or M.default_session(opts)
+  local claim, cerr = require("alluse.store.sessions").claim(db, { session = name, strategy = opts.strategy,
+    params = opts.params or {}, clear_halt = opts.clear_halt })
+  if not claim then error(cerr, 0) end
+  local recorder, rerr
+  local replay = {}
+  if claim.new then
+    recorder, rerr = runs.start(db, { kind = "paper", session = name, durable = true, strategy = opts.strategy,
+      strategy_file = opts.strategy, params = opts.params or {} })
+    if not recorder then error(rerr, 0) end
+    log("session started", { session = name, run_id = recorder.id })
+  else
+    recorder = runs.recorder(db, claim.run_id, { durable = true, resume = claim.checkpoint })
+    for _, c in ipairs(claim.commands) do
+      local list = replay[c.pos] or {}
+      list[#list + 1] = c.command
+      replay[c.pos] = list
+    end
+    state.recovering, state.resumed_from = claim.checkpoint ~= nil, claim.was
+    log("resuming session: re-running to its last commit", { session = name, run_id = claim.run_id, was = claim.was,
+      date = claim.checkpoint and claim.checkpoint.date or json.null, commands = #claim.commands })
+  end
+  state.run_id, state.session = recorder.id, name
+  return recorder, replay
+end
+
+-- Without --session: the strategy and the feed name the session.
+function M.default_session(opts)
+  return tostring(opts.strategy) .. " " .. tostring(opts.feed)
+end
+
 -- The registry of the runner (alluse.metrics.alluse_defaults), and the hooks that feed it.
 function M.new_metrics(state)
   local metrics = require("alluse.metrics")
@@ -158,7 +227,9 @@ function M.new_metrics(state)
   return reg
 end
 
--- Values read at scrape time: equity and cash per account, the feed's lag.
+-- Values read at scrape time: equity and cash per account, and the protocol's level
+-- per account and ticker, from the "level" rows of its events journal (ALL-USE records
+-- each change of an ATR level there: { kind = "level", account, ticker, to }).
 function M.refresh_metrics(state)
   local eng, m = state.eng, state.m
   if not (eng and m) then return end
@@ -166,22 +237,62 @@ function M.refresh_metrics(state)
     m.equity:set({ account = a.name }, eng:equity(a))
     m.cash:set({ account = a.name }, eng:cash(a))
   end
+  local rows = eng.journal.events
+  if rows then
+    for i = (state.level_seen or 0) + 1, #rows do
+      local r = rows[i]
+      if r.kind == "level" and type(r.to) == "number" then
+        m.protocol_level:set({ account = tostring(r.account), ticker = tostring(r.ticker) }, r.to)
+      end
+    end
+    state.level_seen = #rows
+  end
+end
+
+-- The feed's metrics, once a day is delivered: the lag is how late the day came
+-- against the --speed schedule (0 at max speed, which has none; a pause restarts the
+-- schedule), and the wall-clock time of the delivery.
+function M.note_delivery(state, speed_ms)
+  local now = time.monotonic()
+  local due = state.next_due
+  local lag = (speed_ms > 0 and due and now > due) and (now - due) / 1e6 or 0
+  state.m.feed_lag:set({ feed = state.feed_label }, lag)
+  state.m.feed_last:set({ feed = state.feed_label }, time.now() / 1e6)
+  state.next_due = speed_ms > 0 and math.max(due or now, now - 1e6) + speed_ms * 1000 or nil
+end
+
+-- The grace period of a drain: a process still draining when it is over (a store
+-- that does not answer) leaves at once with status 1; what it committed is kept and a
+-- restart resumes from there, as after kill -9.
+function M.arm_grace(ms, log)
+  local t = require("alluse.core.loop").timer()
+  t:start(ms, function()
+    log("grace period over before the drain finished: exiting; a restart resumes from the last commit", nil, "error")
+    io.stdout:flush()
+    local ffi = require("ffi")
+    pcall(ffi.cdef, "void _exit(int status);")
+    ffi.C._exit(1)
+  end)
+  t:unref()
 end
 
 -- opts: strategy (path), data (as backtest.run takes it), params, cash, speed_ms,
--- listen ("host:port"), control (socket path), token, public_read, db (url),
--- on_listen(port), log(msg).  Returns the result, the engine and the state.
+-- listen ("host:port"), control (socket path), token, public_read, db (url), session,
+-- clear_halt, on_drain ("keep" | "cancel"), grace_ms, watch, on_listen(port),
+-- log(msg, fields, level).  Returns the result, the engine and the state.
 function M.run(opts)
   local backtest = require("alluse.backtest")
   -- log(msg, fields, level): the runner's structured log (alluse.log from alluse run)
   local log = opts.log or function(msg, fields)
     io.stderr:write(msg, fields and (" " .. json.encode(fields, { sorted = true })) or "", "\n")
   end
-  local state = { strategy = opts.strategy, feed = opts.feed, speed = opts.speed_text or "max", days = 0,
+  local state = { strategy = opts.strategy, feed = opts.feed, feed_label = tostring(opts.feed):match("^[^:]+") or "feed", speed = opts.speed_text or "max", days = 0,
     paused = false, halted = false, stopping = false, started = false, equity = {} }
   local result, eng, err, code
   M.new_metrics(state)
-  task.run(function()
+  -- A failure to start (a port in use, a session running elsewhere) or of the store is
+  -- returned as the error, for a one-line message: no traceback.
+  local body = function()
     local srv, ctl
     if opts.listen then
       local host, port = opts.listen:match("^(.*):(%d+)$")
@@ -203,7 +314,7 @@ function M.run(opts)
       local c, cerr = require("alluse.control").serve(opts.control, { commands = {
         status = function() return state.paused and "paused" or state.stopping and "stopping" or "running" end,
         reload = function() state.reload_requested = true return "reloading at the end of the day" end,
-        flatten = function() state.flatten_requested = true return "flattening at the end of the day" end,
+        flatten = function() state.flatten_requested = "control" return "flattening at the end of the day" end,
         reloads = function() return state.reloads or 0, state.reloads_failed or 0 end,
         pause = function() state.paused = true return "paused" end,
         resume = function() state.paused = false return "resumed" end,
@@ -246,8 +357,10 @@ function M.run(opts)
     for _, name in ipairs({ "SIGTERM", "SIGINT" }) do
       local sg = loop.signal()
       sg:start(name, function()
-        log("draining: stopping at the end of the day", { signal = name })
+        if state.stopping then return end
+        log("draining: stopping at the end of the day", { signal = name, grace_s = (opts.grace_ms or 30000) / 1000 })
         state.stopping = true
+        M.arm_grace(opts.grace_ms or 30000, log)
       end)
       sg:unref()
       sigs[#sigs + 1] = sg
@@ -265,45 +378,80 @@ function M.run(opts)
         state.m.loop_lag:observe(late > 0 and late or 0)
       end
     end)
-    local recorder
-    if opts.db then
-      local store = require("alluse.store")
-      local db, derr = store.open(opts.db)
-      if not db then error(derr, 0) end
-      require("alluse.store.runs").reap(db)
-      local rerr
-      recorder, rerr = require("alluse.store.runs").start(db, { kind = "paper", strategy = opts.strategy,
-        strategy_file = opts.strategy, params = opts.params or {} })
-      if not recorder then error(rerr, 0) end
-      state.run_id, state.db = recorder.id, db
+    -- The session: what fails in it (the store, a resume that does not match) still
+    -- closes the services below, so the process ends with the error.
+    local session_ok, session_err = pcall(function()
+    local recorder, replay = M.open_session(state, opts, log)
+    if recorder then recorder.on_commit = function(s) state.m.store_write:observe(s) end end
+    -- An operator's command that changes the orders: recorded first when the run is
+    -- stored (a resume does it again at the same place), then done.
+    local function command(e, name, source, pos)
+      if recorder then
+        local ok, cerr = require("alluse.store.sessions").command(state.db, recorder.id, pos, name, source)
+        if not ok then
+          log("command not recorded, so not done", { command = name, error = tostring(cerr) }, "error")
+          return
+        end
+      end
+      M.do_command(e, name, log)
+    end
+    local function flatten_if_asked(e, pos)
+      if state.flatten_requested and e then
+        command(e, "flatten", state.flatten_requested, pos)
+        state.flatten_requested = false
+      end
+    end
+    -- The drain: open orders kept (default; the resumed session works them) or
+    -- canceled (--on-drain cancel, and always on halt), then the run ends without the
+    -- strategy's on_stop: the session is paused, not over.
+    local function drain(e, pos)
+      if e and (state.halted or opts.on_drain == "cancel") then command(e, "cancel_all", "signal", pos) end
+      if recorder then recorder:at(e, pos) end
+      return "drain"
     end
     result, eng, code = backtest.run {
       strategy = opts.strategy, data = opts.data, params = opts.params, cash = opts.cash, records = false,
+      from = opts.from, to = opts.to,
       recorder = recorder, observer = state.observer,
-      log = function(m) log("strategy", { text = m }) end,
-      pace = function(date)
+      -- a resume's re-run says again what the first process said: not logged twice
+      log = function(m) if not (recorder and recorder.shadow) then log("strategy", { text = m }) end end,
+      pace = function(date, pos)
         state.started = true
         state.date, state.days = date, state.days + 1
+        M.note_delivery(state, recorder and recorder.shadow and 0 or speed_ms)
         local e = state.eng
-        if e then
-          local total = 0
-          for _, a in ipairs(e.accounts) do total = total + e:equity(a) end
-          state.equity[#state.equity + 1] = { date = date, equity = total }
+        if e then M.note_equity(state, e, date) end
+        -- Between days is position pos + 1: the commands a resumed run recorded there
+        -- first, then (re-running to the checkpoint) nothing else.
+        local between = pos + 1
+        for _, name in ipairs(replay[between] or {}) do M.do_command(e, name, log) end
+        if recorder and recorder.shadow then
+          local ok, rerr = recorder:at(e, between)
+          if not ok then error(rerr, 0) end
+          if state.days % 64 == 0 then task.sleep(0) end -- the endpoints answer meanwhile
+          return
         end
-        if state.stopping then return "stop" end
-        if state.flatten_requested and e then
-          state.flatten_requested = false
-          M.flatten(e, log)
+        if state.recovering then
+          state.recovering = false
+          log("resumed: the re-run matches the store, trading from here", { date = date, run_id = state.run_id })
         end
-        task.sleep(speed_ms) -- 0: a turn of the loop (serve requests), then go on
+        if state.stopping then return drain(e, between) end
+        flatten_if_asked(e, between)
+        if recorder then recorder:at(e, between) end
+        -- Keep --speed in short sleeps, so a signal is seen at once; 0: one turn of the
+        -- loop (serve requests), then go on.
+        local left = speed_ms
+        repeat
+          local slice = math.min(left, 50)
+          task.sleep(slice)
+          left = left - slice
+        until left <= 0 or state.stopping
         while state.paused and not state.stopping do
           task.sleep(50)
-          if state.flatten_requested and e then -- flatten works while paused, too
-            state.flatten_requested = false
-            M.flatten(e, log)
-          end
+          flatten_if_asked(e, between) -- flatten works while paused, too
+          state.next_due = nil -- the schedule starts again after the pause
         end
-        if state.stopping then return "stop" end
+        if state.stopping then return drain(e, between) end
         if state.reload_requested then
           state.reload_requested = false
           local new, lerr = require("alluse.backtest").load_strategy(opts, function(text)
@@ -324,11 +472,17 @@ function M.run(opts)
     if not result then err = eng end
     if result and not state.eng then state.eng = eng end
     if recorder and result then
-      local fok, ferr = recorder:finish(eng, result, eng.run_counts)
+      -- A resume that never reached its checkpoint leaves the session as it found it.
+      local status = recorder.shadow and state.resumed_from or state.halted and "halted"
+        or state.stopping and "stopped" or result.status
+      state.status = status
+      local counts = eng.run_counts or {}
+      local fok, ferr = recorder:finish(eng, result, { events = counts.events, exposed = counts.exposed, status = status })
       if fok then fok, ferr = recorder:close() end
       if not fok then log("store failed", { error = tostring(ferr) }, "error") end
       state.db:close()
     end
+    end)
     for _, sg in ipairs(sigs) do sg:close() end
     hup:close()
     if watcher then watcher:close() end
@@ -340,6 +494,11 @@ function M.run(opts)
       task.sleep(opts.linger_ms or 0)
       srv:close()
     end
+    if not session_ok then error(session_err, 0) end
+  end
+  task.run(function()
+    local ok, berr = pcall(body)
+    if not ok then result, err = nil, berr end
   end)
   return result, err or eng, state, code
 end

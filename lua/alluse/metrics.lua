@@ -380,6 +380,8 @@ function M.alluse_defaults(reg)
     { "account", "ticker" })
   m.strategy_errors = reg:counter("alluse_strategy_errors_total", "Strategy callbacks that raised", { "strategy" })
   m.feed_lag = reg:gauge("alluse_feed_lag_seconds", "Time from an event's timestamp to its delivery", { "feed" })
+  m.feed_last = reg:gauge("alluse_feed_last_delivery_timestamp_seconds",
+    "Wall-clock time (Unix seconds) the feed last delivered events: a feed is stale when it stops moving", { "feed" })
   m.loop_lag = reg:histogram("alluse_event_loop_lag_seconds", "Event-loop lag: a timer's lateness", {},
     { 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1 })
   m.http_requests = reg:counter("alluse_http_requests_total", "HTTP requests served, by path and status code",

@@ -543,4 +543,10 @@ function M.open(url, opts)
   return self
 end
 
+-- Who did it, for the audit table: user@host.
+function M.who()
+  local user = os.getenv("USER") or os.getenv("LOGNAME") or ("uid" .. tostring(os.getenv("UID") or "?"))
+  return user .. "@" .. require("alluse.core.host").hostname()
+end
+
 return M

@@ -28,7 +28,7 @@ is "$rc" 1 "db status on an empty database exits 1"
 like "$out" "schema version 0 of [0-9]+ \(behind: run alluse db migrate\)" "... and says to migrate"
 out=$("$ALLUSE" db migrate --db "sqlite:$tmp/fresh.db" 2>&1); rc=$?
 is "$rc" 0 "db migrate exits 0"
-like "$out" "applied migrations 1, 2; schema is at version" "... and lists what it applied"
+like "$out" "applied migrations 1, 2, 3; schema is at version" "... and lists what it applied"
 out=$("$ALLUSE" db migrate --db "sqlite:$tmp/fresh.db" 2>&1)
 like "$out" "schema is current" "a second migrate changes nothing"
 audit=$("$ALLUSE" exec /dev/stdin "sqlite:$tmp/fresh.db" <<'LUA'
@@ -36,7 +36,7 @@ local db = assert(require("alluse.store").open(arg[1]))
 for _, r in ipairs(db:query("SELECT who, what, outcome, detail FROM audit ORDER BY id")) do print(r.what, r.outcome, r.detail, r.who:find("@") and "who ok" or r.who) end
 LUA
 )
-is "$audit" $'db migrate\tapplied\tversions 1, 2\twho ok\ndb migrate\tcurrent\tversion 2\twho ok' "each migrate is in the audit table: who, what, outcome"
+is "$audit" $'db migrate\tapplied\tversions 1, 2, 3\twho ok\ndb migrate\tcurrent\tversion 3\twho ok' "each migrate is in the audit table: who, what, outcome"
 out=$(ALLUSE_DB="sqlite:$tmp/fresh.db" "$ALLUSE" db status 2>&1); rc=$?
 is "$rc:$(echo "$out" | grep -c current)" "0:1" "ALLUSE_DB names the database when --db is not given"
 out=$("$ALLUSE" db migrate --db "mysql://x/y" 2>&1); rc=$?

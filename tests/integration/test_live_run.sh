@@ -113,7 +113,7 @@ for _ in $(seq 1 100); do kill -0 $rpid 2>/dev/null || break; sleep 0.05; done
 wait $rpid; rc=$?
 rpid=""
 is "$rc" 0 "SIGTERM: stops at a day boundary and exits 0"
-like "$(cat "$tmp/run.err")" '"msg":"draining: stopping at the end of the day","signal":"SIGTERM"' "... logging that it drains"
+like "$(cat "$tmp/run.err")" '"msg":"draining: stopping at the end of the day","grace_s":30,"signal":"SIGTERM"' "... logging that it drains"
 like "$(cat "$tmp/run.err")" '"msg":"stopped","date":"[0-9-]+"' "... and the day it stopped at"
 ok "$(grep -c t0ken "$tmp/run.err" | grep -qx 0; echo $?)" "the API token never appears in the log"
 out=$(ALLUSE_API_TOKEN=short "$ALLUSE" run $S --feed replay:$D 2>&1); rc=$?
@@ -161,6 +161,32 @@ sed 's/w1 n=/w2 n=/' "$tmp/w.lua" > "$tmp/w.lua.new" && mv "$tmp/w.lua.new" "$tm
 for _ in $(seq 1 100); do grep -q '"text":"w2 n=' "$tmp/w.log" && break; sleep 0.05; done
 like "$(cat "$tmp/w.log")" '"msg":"changed: reloading at the end of the day","file":"w.lua"' "--watch: the saved file is noticed"
 like "$(cat "$tmp/w.log")" '"text":"w2 n=[0-9]+' "... and the new code runs, with ctx.state carried over"
+kill -TERM $rpid; wait $rpid; rpid=""
+
+# ---- the protocol's metrics: ATR levels, the feed, the store's commits ----
+F=$(for t in AAPL AMZN GOOG IWM META MSFT NVDA QQQ SPY TSLA; do printf 'data/%s-daily.csv,' $t; done)
+"$ALLUSE" run strategies/alluse --feed "replay:${F%,}" --from 2020-01-02 --to 2020-12-31 --cash 500000 \
+  --param profile=iai --db "sqlite:$tmp/proto.db" --speed 100d/s --listen 127.0.0.1:0 > "$tmp/p.log" 2>&1 &
+rpid=$!
+port=""
+for _ in $(seq 1 100); do
+  port=$(sed -n 's/.*"msg":"listening",.*"port":\([0-9]*\).*/\1/p' "$tmp/p.log"); [ -n "$port" ] && break; sleep 0.05
+done
+# the COVID crash (February to April 2020) puts short options at ATR levels 1 to 3
+for _ in $(seq 1 100); do
+  curl -s "http://127.0.0.1:$port/metrics" > "$tmp/pm.txt"
+  grep -q '^alluse_protocol_level{account="[^"]*",ticker="[A-Z]*"} [123]$' "$tmp/pm.txt" && break
+  sleep 0.1
+done
+like "$(cat "$tmp/pm.txt")" 'alluse_protocol_level\{account="[A-Z-]+",ticker="[A-Z]+"\} [123]' \
+  "/metrics: the protocol level per account and ticker, from the strategy's level events"
+like "$(cat "$tmp/pm.txt")" 'alluse_store_write_duration_seconds_count [1-9]' "/metrics: the store's commit latency"
+like "$(cat "$tmp/pm.txt")" 'alluse_feed_lag_seconds\{feed="replay"\} [0-9.e-]+' "/metrics: the feed's lag against --speed"
+like "$(cat "$tmp/pm.txt")" 'alluse_feed_last_delivery_timestamp_seconds\{feed="replay"\} 1[0-9]{9}' \
+  "/metrics: when the feed last delivered"
+if command -v promtool >/dev/null 2>&1; then
+  promtool check metrics < "$tmp/pm.txt" > /dev/null 2>&1; ok $? "promtool accepts them"
+fi
 kill -TERM $rpid; wait $rpid; rpid=""
 
 "$ALLUSE" run $S --feed replay:$D --speed fast >/dev/null 2>&1; is "$?" 2 "a bad --speed is a usage error"

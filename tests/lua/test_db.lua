@@ -361,7 +361,7 @@ do
   schema.steps, schema.latest = steps, latest
   assert(old:exec("INSERT INTO bars (symbol, timeframe, time, open, high, low, close, volume) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     "OLD", "1d", T0, 10, 11, 9, 10.5, 100))
-  t.is_deeply(schema.migrate(old), { 2 }, "a version-1 database takes migration 2")
+  t.is_deeply(schema.migrate(old), { 2, 3 }, "a version-1 database takes migrations 2 and 3")
   local o = assert(bars.read(old, "OLD", "1d"))
   t.ok(o.n == 1 and o.close[0] == 10.5 and o.adj_close == nil, "... and its bars read back, without adj_close")
   old:close()

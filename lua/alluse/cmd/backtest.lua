@@ -493,6 +493,7 @@ return {
   usage = USAGE,
   trades_csv = trades_csv,
   load_data = load_data, -- alluse run's replay feed reads bars the same way
+  date_us = date_us, -- and its --from / --to
   parse_params = parse_params,
   description = "Run STRATEGY.lua (or a folder with init.lua) over bars, in time order, with the fill model of\n"
     .. "docs/fills.md, and print a summary.  --data takes a CSV file, a .bars store file, a folder of\n"

@@ -24,9 +24,7 @@ local function migrate(opts)
     return 1
   end
   -- Who changed the schema, and when: the audit trail (append-only).
-  local host = require("alluse.core.host")
-  local who = (os.getenv("USER") or os.getenv("LOGNAME") or ("uid" .. tostring(os.getenv("UID") or "?")))
-    .. "@" .. host.hostname()
+  local who = require("alluse.store").who()
   local versions = {}
   for _, v in ipairs(applied) do versions[#versions + 1] = tostring(v) end
   local aok, aerr = db:exec("INSERT INTO audit (at, who, what, outcome, detail) VALUES (?, ?, ?, ?, ?)",

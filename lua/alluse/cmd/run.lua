@@ -26,6 +26,15 @@ local function run(opts, args)
     end
     for _, d in ipairs(list) do data[#data + 1] = d end
   end
+  local bt = require("alluse.cmd.backtest")
+  local from = opts.from and bt.date_us("from", opts.from)
+  local to = opts.to and bt.date_us("to", opts.to, true)
+  if from and to and to <= from then flags.usage_error("--to %s is before --from %s", opts.to, opts.from) end
+  local on_drain = opts.on_drain or "keep"
+  if on_drain ~= "keep" and on_drain ~= "cancel" then flags.usage_error("--on-drain must be keep or cancel, got '%s'", on_drain) end
+  local grace = opts.grace and tonumber(opts.grace)
+  if opts.grace and not (grace and grace > 0) then flags.usage_error("--grace must be a number of seconds > 0, got '%s'", opts.grace) end
+  if (opts.session or opts.clear_halt) and not opts.db then flags.usage_error("--session and --clear-halt need --db (sessions live in the store)") end
   local token = os.getenv("ALLUSE_API_TOKEN")
   if token == "" then token = nil end
   if token and #token < 16 then
@@ -38,7 +47,8 @@ local function run(opts, args)
   local result, err, state = live.run {
     strategy = strategy, feed = feed, data = data, params = params, speed_ms = speed_ms, speed_text = opts.speed,
     cash = opts.cash and tonumber(opts.cash) or nil, listen = opts.listen, control = opts.control, db = opts.db,
-    watch = opts.watch,
+    from = from, to = to, watch = opts.watch, session = opts.session, clear_halt = opts.clear_halt, on_drain = on_drain,
+    grace_ms = grace and grace * 1000 or nil,
     token = token, public_read = opts.public_read, linger_ms = 50,
     log = function(msg, fields, level) logger[level or "info"](logger, msg, fields) end,
   }
@@ -51,13 +61,14 @@ local function run(opts, args)
     logger:error("strategy halted", { error = tostring(result.error) })
     io.stderr:write("run: strategy halted: ", tostring(result.error), "\n")
   end
-  logger:info(state.stopping and "stopped" or "finished", { status = result.status, days = state.days,
+  logger:info(state.stopping and "stopped" or "finished", { status = state.status or result.status, days = state.days,
     date = state.date, run_id = state.run_id })
   return result.status == "ok" and 0 or 1
 end
 
 return {
-  usage = "alluse run STRATEGY --feed replay:FILE|DIR[,...] [--broker paper] [--speed max|Nd/s] [--db URL]\n"
+  usage = "alluse run STRATEGY --feed replay:FILE|DIR[,...] [--broker paper] [--speed max|Nd/s] [--from D] [--to D]\n"
+    .. "       [--db URL [--session NAME] [--clear-halt]] [--on-drain keep|cancel] [--grace SECONDS]\n"
     .. "       [--listen HOST:PORT] [--control SOCKET] [--public-read] [--watch] [--param k=v ...] [--cash N]",
   description = "Run a strategy live on a feed.  Today the feed is a replay of bar files (the same\n"
     .. "loader, callbacks, calendar and fill model as alluse backtest, so a strategy runs\n"
@@ -66,17 +77,27 @@ return {
     .. "/api/v1/{status,accounts,positions,orders,equity,weeks,events};\n"
     .. "with ALLUSE_API_TOKEN set, /api/v1 needs Authorization: Bearer TOKEN (reads: unless --public-read)\n"
     .. "and POST /api/v1/control/{pause,resume,flatten,halt} are enabled.  --control opens a 0600 unix\n"
-    .. "socket for alluse repl --attach.  SIGTERM/SIGINT stop at the end of the day and exit 0;\n"
+    .. "socket for alluse repl --attach.  SIGTERM/SIGINT stop at the end of the day and exit 0\n"
+    .. "(within --grace seconds, default 30, or exit 1), keeping open orders (--on-drain cancel cancels them);\n"
+    .. "with --db the run belongs to a session (--session, default: the strategy and the feed): every\n"
+    .. "order event is committed before a bar can fill it, and a restart after a drain, a crash or kill -9\n"
+    .. "re-runs the session to its last commit, checks it against the store and continues the same run.\n"
     .. "SIGHUP, reload() on the control socket, or a change with --watch reloads the strategy\n"
     .. "there, keeping ctx.state.\n"
     .. "Logs are JSON lines on stdout (text on a terminal; ALLUSE_LOG_FORMAT, ALLUSE_LOG_LEVEL).\n"
-    .. "Not yet: live brokers and feeds, recovery after a restart and the dashboard\n"
+    .. "Not yet: live brokers and feeds, and the dashboard\n"
     .. "(docs/live.md).",
   flags = {
     { name = "feed", arg = "SRC", help = "replay:FILE|DIR[,FILE...]: the bars to replay" },
     { name = "broker", arg = "NAME", help = "paper (the only one yet)" },
     { name = "speed", arg = "S", help = "max (default) or N d/s, e.g. 5d/s" },
     { name = "db", arg = "URL", help = "record the run in this database (sqlite:PATH or postgres://...)" },
+    { name = "from", arg = "DATE", help = "replay from this New York date (YYYY-MM-DD)" },
+    { name = "to", arg = "DATE", help = "replay up to this date, included" },
+    { name = "session", arg = "NAME", help = "the session this run continues or starts (with --db)" },
+    { name = "clear-halt", help = "resume a session that was halted" },
+    { name = "on-drain", arg = "POLICY", help = "keep (default) or cancel the open orders when draining" },
+    { name = "grace", arg = "SECONDS", help = "the longest a drain may take before exiting 1 (default 30)" },
     { name = "listen", arg = "HOST:PORT", help = "serve the HTTP endpoints (port 0: any free port, logged)" },
     { name = "control", arg = "SOCKET", help = "open the control socket for alluse repl --attach" },
     { name = "public-read", help = "the read endpoints need no token" },

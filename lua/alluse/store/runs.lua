@@ -49,15 +49,27 @@ Rec.__index = Rec
 -- params (table), data_hash, code_hash, meta (table, may be filled in at finish).
 -- spec.behind: write the run on a writer thread (alluse.core.dbwriter), so the run
 -- does not wait for the database; a failed write is returned by the next day() or by
--- finish().
+-- finish().  spec.session: the live session the run belongs to (alluse.store.sessions).
+-- spec.durable (the live runner): order events are committed before a bar can act on
+-- them (rec:gate), and every commit records the run's checkpoint.
 function M.start(db, spec)
   local h = host()
   local now = time.now()
   local row, err, code = db:one("INSERT INTO runs (kind, strategy, strategy_file, params, data_hash, code_hash, "
-    .. "status, started_at, host, pid, alluse_version) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?) RETURNING id",
+    .. "status, started_at, host, pid, alluse_version, session) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?) "
+    .. "RETURNING id",
     spec.kind, spec.strategy, nn(spec.strategy_file), json.encode(spec.params or {}, { sorted = true }),
-    nn(spec.data_hash), nn(spec.code_hash), now, h.hostname(), h.pid(), require("alluse.version").version)
+    nn(spec.data_hash), nn(spec.code_hash), now, h.hostname(), h.pid(), require("alluse.version").version,
+    nn(spec.session))
   if not row then return nil, err, code end
+  return M.recorder(db, tonumber(row.id), spec)
+end
+
+-- The recorder of run `id` (new, or resumed by alluse.store.sessions).  spec.resume:
+-- the checkpoint of a run being resumed: the recorder then only counts until the
+-- re-run reaches that checkpoint's position (everything before it is in the store),
+-- checks the re-run against the store there, and writes from then on.
+function M.recorder(db, id, spec)
   local writer
   if spec.behind then
     local werr, wcode
@@ -65,27 +77,34 @@ function M.start(db, spec)
     if not writer then return nil, werr, wcode end
   end
   return setmetatable({
-    db = db, id = tonumber(row.id), writer = writer, first_open = 1, ledger_done = {}, journal_done = {},
+    db = db, id = id, writer = writer, first_open = 1, ledger_done = {}, journal_done = {},
     events = {}, fills = {}, event_seq = 0, fill_seq = 0, protocol_seq = 0, eq_done = {},
-    tot_dates = {}, tot_values = {}, tot_flows = {},
+    tot_dates = {}, tot_values = {}, tot_flows = {}, days = 0,
     last_flush = time.monotonic(), accounts_seen = 0,
+    durable = spec.durable and true or false, shadow = spec.resume, pos = 0, commits = 0,
+    fault = spec.durable and require("alluse.fault").point() or nil,
   }, Rec)
 end
 
 function Rec:order_event(eng, k)
-  local o = eng:order_at(k)
   self.event_seq = self.event_seq + 1
+  if self.shadow then return end
+  local o = eng:order_at(k)
   self.events[#self.events + 1] = { self.id, self.event_seq, ffi.string(o.id), eng.now,
     oms.name("status", o.status), o.filled_qty, o.avg_price, ffi.string(o.reason) }
 end
 
 function Rec:fill(eng, f)
   self.fill_seq = self.fill_seq + 1
+  if self.shadow then return end
   self.fills[#self.fills + 1] = { self.id, self.fill_seq, f.order_id, f.account, f.symbol, f.side, f.qty,
     f.price, f.commission, f.time }
 end
 
-function Rec:day(eng, row)
+function Rec:day(eng, row, pos)
+  self.days = self.days + 1
+  if pos then self.pos = pos end
+  if self.shadow then return self:_shadow_at(eng, pos) end
   -- The total's row, as three columns; the accounts' rows are read from the engine's
   -- own equity arrays at the flush (no table per row: a long run has many).
   local n = #self.tot_dates + 1
@@ -95,6 +114,30 @@ function Rec:day(eng, row)
     if not ok then return nil, err, code end
   end
   return true
+end
+
+-- The live runner between days (position 4e + 2, after its commands): a drain's last
+-- commit is made here, and a resume may reach its checkpoint here.
+function Rec:at(eng, pos)
+  self.pos = pos
+  if self.shadow then return self:_shadow_at(eng, pos) end
+  return true
+end
+
+-- Durable runs: just before a bar meets the working orders, the order events not yet
+-- written are committed (DESIGN §6: every order event is written before it is acted
+-- on).  Raises "store: ..." when it cannot: the run must not act on what it could not
+-- record.
+function Rec:gate(eng, pos)
+  self.pos = pos
+  if self.shadow then
+    local ok, err = self:_shadow_at(eng, pos)
+    if not ok then error(err, 0) end
+    return
+  end
+  if not self.durable or #self.events == 0 then return end
+  local ok, err = self:flush(eng)
+  if not ok then error("store: " .. tostring(err), 0) end
 end
 
 -- ---- column sets ----
@@ -240,12 +283,23 @@ function Rec:flush(eng, events_done)
   if self.writer then
     ok, err, code = self.writer:submit(self:_steps(c))
   else
+    local checkpoint = self.durable and self:_checkpoint(eng, c)
+    local fault = self.fault
+    local t0 = time.monotonic()
     ok, err, code = db:transaction(function()
       -- New rows only, so the bulk path (COPY on PostgreSQL); "ignore" when repeating.
-      return db:run_steps(self:_steps(c, db.retrying and "ignore" or nil))
+      local sok, serr, scode = db:run_steps(self:_steps(c, db.retrying and "ignore" or nil))
+      if not sok or not checkpoint then return sok, serr, scode end
+      sok, serr, scode = db:exec("UPDATE runs SET checkpoint = ? WHERE id = ?", checkpoint, self.id)
+      if sok and fault then fault:hit("before_commit", self.commits + 1) end
+      return sok, serr, scode
     end)
+    if ok and fault then fault:hit("after_commit", self.commits + 1) end
+    -- the live runner's store-latency histogram (seconds per commit)
+    if ok and self.on_commit then self.on_commit((time.monotonic() - t0) / 1e6) end
   end
   if not ok then return nil, err, code end
+  self.commits = self.commits + 1
   self.first_open = c.first_open
   for _, a in ipairs(eng.accounts) do self.ledger_done[a.name] = tonumber(a.ptr.nledger) end
   for name, rows in pairs(eng.journal) do self.journal_done[name] = #rows end
@@ -262,6 +316,16 @@ end
 -- rec:close(), which waits for all of it; otherwise they are written here, in one
 -- transaction.  finish -> true | nil, message, code; close -> the run's id | nil, ...
 function Rec:finish(eng, result, extra)
+  local status = extra.status or result.status
+  if self.shadow then
+    -- Stopped while re-running to the checkpoint: the store already holds more than
+    -- this process did; only the status changes.
+    local ok, err, code = self.db:exec("UPDATE runs SET status = ?, ended_at = ? WHERE id = ?", status, time.now(),
+      self.id)
+    if not ok then return nil, err, code end
+    self.closed_id = self.id
+    return true
+  end
   local ok, err, code = self:flush(eng, extra.events)
   if not ok then return nil, err, code end
   local db, id = self.db, self.id
@@ -307,7 +371,7 @@ function Rec:finish(eng, result, extra)
     add(db:insert_steps("assignments", { "run_id", "seq", "account", "contract", "kind", "contracts", "shares",
       "strike", "underlying_price", "time" }, assignments, mode))
     steps[#steps + 1] = { db:dialect_sql("UPDATE runs SET status = ?, error = ?, ended_at = ?, meta = ? WHERE id = ?"),
-      { { result.status, nn(result.error), time.now(), json.encode(meta, { sorted = true }), id } }, 5, "rows" }
+      { { status, nn(result.error), time.now(), json.encode(meta, { sorted = true }), id } }, 5, "rows" }
     return steps
   end
   if self.writer then
@@ -318,6 +382,94 @@ function Rec:finish(eng, result, extra)
   local done, derr, dcode = db:transaction(function() return db:run_steps(closing(db.retrying and "ignore" or nil)) end)
   if not done then return nil, derr, dcode end
   self.closed_id = id
+  return true
+end
+
+-- The checkpoint a durable flush commits with its rows: where the run is (pos) and how
+-- much of each kind is written once it commits, for a resume to check its re-run
+-- against (sessions.lua).
+function Rec:_checkpoint(eng, c)
+  local ledger, equity = {}, {}
+  for _, a in ipairs(eng.accounts) do
+    ledger[a.name], equity[a.name] = tonumber(a.ptr.nledger), #a.eq_dates
+  end
+  return json.encode({ pos = self.pos, commit = self.commits + 1, events = self.event_seq, fills = self.fill_seq,
+    protocol = self.protocol_seq, orders = eng:norders(), first_open = c.first_open, days = self.days,
+    ledger = ledger, equity = equity, date = eng.date or null }, { sorted = true })
+end
+
+-- A resumed run's re-run at a position where the original could have committed: at
+-- the checkpoint's own position the re-run must hold exactly what the store holds;
+-- from there the recorder writes.  Passing it without stopping there means the re-run
+-- went another way (the strategy, its params or the bars changed).
+function Rec:_shadow_at(eng, pos)
+  local cp = self.shadow
+  if pos == nil or pos < cp.pos then return true end
+  if pos > cp.pos then
+    return nil, format("resume: the re-run passed the checkpoint (position %d) without stopping there: "
+      .. "the strategy, its params or the bars are not the ones the session ran with", cp.pos)
+  end
+  local ok, err = self:_verify(eng, cp)
+  if not ok then return nil, "resume: " .. err end
+  -- Everything so far is in the store: the bookmarks move to the present.
+  local first_open, n = 1, eng:norders()
+  while first_open <= n and FINAL[oms.name("status", eng:order_at(first_open).status)] do
+    first_open = first_open + 1
+  end
+  self.first_open = first_open
+  local total = 0
+  for _, a in ipairs(eng.accounts) do
+    self.ledger_done[a.name], self.eq_done[a.name] = tonumber(a.ptr.nledger), #a.eq_dates
+  end
+  for name, rows in pairs(eng.journal) do
+    self.journal_done[name] = #rows
+    total = total + #rows
+  end
+  self.protocol_seq = total
+  self.commits = cp.commit or 0
+  self.shadow = nil
+  self.resumed_at = cp
+  return true
+end
+
+-- The re-run against the checkpoint and against the rows themselves: the counts, every
+-- order's status and fill, and each account's cash as its last ledger balance.
+function Rec:_verify(eng, cp)
+  local function differ(what, want, got)
+    return nil, format("%s: the store has %s, the re-run %s (the strategy, its params or the bars changed)",
+      what, tostring(want), tostring(got))
+  end
+  if cp.events ~= self.event_seq then return differ("order events", cp.events, self.event_seq) end
+  if cp.fills ~= self.fill_seq then return differ("fills", cp.fills, self.fill_seq) end
+  if cp.orders ~= eng:norders() then return differ("orders", cp.orders, eng:norders()) end
+  if cp.days ~= self.days then return differ("days", cp.days, self.days) end
+  local db, id = self.db, self.id
+  local rows, err = db:query("SELECT seq, client_order_id, status, filled_qty FROM orders WHERE run_id = ? ORDER BY seq", id)
+  if not rows then return nil, err end
+  if #rows ~= eng:norders() then return differ("orders (rows)", #rows, eng:norders()) end
+  for k, r in ipairs(rows) do
+    local o = eng:order_at(k)
+    local cid, status = ffi.string(o.id), oms.name("status", o.status)
+    if r.client_order_id ~= cid or r.status ~= status or tonumber(r.filled_qty) ~= o.filled_qty then
+      return differ("order " .. k, format("%s %s %s", r.client_order_id, r.status, tostring(r.filled_qty)),
+        format("%s %s %s", cid, status, tostring(o.filled_qty)))
+    end
+  end
+  for _, t in ipairs({ { "order_events", cp.events }, { "fills", cp.fills }, { "protocol_events", cp.protocol } }) do
+    local row, qerr = db:one(format("SELECT COUNT(*) AS n FROM %s WHERE run_id = ?", t[1]), id)
+    if not row then return nil, qerr end
+    if tonumber(row.n) ~= t[2] then return differ(t[1] .. " (rows)", row.n, t[2]) end
+  end
+  for _, a in ipairs(eng.accounts) do
+    local want = cp.ledger[a.name]
+    if want ~= tonumber(a.ptr.nledger) then return differ("ledger of " .. a.name, want, tonumber(a.ptr.nledger)) end
+    if want and want > 0 then
+      local row, qerr = db:one("SELECT balance FROM ledger WHERE run_id = ? AND account = ? ORDER BY seq DESC LIMIT 1",
+        id, a.name)
+      if not row then return nil, qerr or ("no ledger rows for " .. a.name) end
+      if tonumber(row.balance) ~= eng:cash(a) then return differ("cash of " .. a.name, row.balance, eng:cash(a)) end
+    end
+  end
   return true
 end
 

@@ -223,19 +223,21 @@ local STREAM_INDEX = "CREATE INDEX protocol_events_stream ON protocol_events (ru
 -- Append-only tables refuse UPDATE and DELETE at the database, not only in our code.
 local APPEND_ONLY = { "order_events", "audit" }
 
-local function append_only_sql(dialect)
+-- tables: the tables to guard; with_function: PostgreSQL's trigger function is made
+-- by the first migration, which passes true.
+local function append_only_sql(dialect, tables, with_function)
   local out = {}
   if dialect == "sqlite" then
-    for _, t in ipairs(APPEND_ONLY) do
+    for _, t in ipairs(tables) do
       for _, op in ipairs({ "UPDATE", "DELETE" }) do
         out[#out + 1] = format("CREATE TRIGGER %s_no_%s BEFORE %s ON %s BEGIN SELECT RAISE(ABORT, '%s is append-only'); END;",
           t, op:lower(), op, t, t)
       end
     end
   else
-    out[1] = [[CREATE FUNCTION alluse_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME USING ERRCODE = 'restrict_violation'; END $$;]]
-    for _, t in ipairs(APPEND_ONLY) do
+    out[1] = with_function and [[CREATE FUNCTION alluse_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME USING ERRCODE = 'restrict_violation'; END $$;]] or ""
+    for _, t in ipairs(tables) do
       out[#out + 1] = format("CREATE TRIGGER %s_append_only BEFORE UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION alluse_append_only();", t, t)
     end
   end
@@ -244,10 +246,32 @@ end
 
 M.steps = {
   { version = 1, name = "runs, accounts, orders, events, fills, positions, lots, ledger, equity, weeks, audit, kv, bars",
-    sql = function(dialect) return V1 .. append_only_sql(dialect) .. "\n" .. WEEKS_VIEW[dialect] .. "\n" .. STREAM_INDEX end },
+    sql = function(dialect) return V1 .. append_only_sql(dialect, APPEND_ONLY, true) .. "\n" .. WEEKS_VIEW[dialect] .. "\n" .. STREAM_INDEX end },
   -- Yahoo-style CSVs carry an adjusted close, and a series read back from the table
   -- must be the one read from the CSV (alluse.store.bars).  NULL: the source had none.
   { version = 2, name = "bars.adj_close", sql = function() return "ALTER TABLE bars ADD COLUMN adj_close {real};" end },
+  -- The live runner's sessions (docs/live.md, Recovery): a run belongs to a session
+  -- that a restart resumes; checkpoint is the JSON of the run's last commit (where it
+  -- was in the feed and how many rows of each kind it had written), rewritten in the
+  -- same transaction as those rows.  run_commands keeps the operator's commands that
+  -- changed what the run did (flatten), at the position they took effect, so a resume
+  -- can do them again at the same place.
+  { version = 3, name = "runs.session, runs.checkpoint, run_commands", sql = function(dialect)
+    return [[
+ALTER TABLE runs ADD COLUMN session TEXT;
+ALTER TABLE runs ADD COLUMN checkpoint TEXT;
+CREATE INDEX runs_session ON runs (session, id);
+CREATE TABLE run_commands (
+  run_id BIGINT NOT NULL REFERENCES runs (id),
+  seq BIGINT NOT NULL,
+  pos BIGINT NOT NULL,                -- where in the run it took effect (backtest.lua: positions)
+  command TEXT NOT NULL,              -- flatten
+  source TEXT NOT NULL,               -- http | control
+  at BIGINT NOT NULL,
+  PRIMARY KEY (run_id, seq)
+);
+]] .. append_only_sql(dialect, { "run_commands" }) .. "\n"
+  end },
 }
 M.latest = #M.steps
 
