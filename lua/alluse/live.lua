@@ -75,8 +75,9 @@ function M.routes(srv, state, opts)
     M.refresh_metrics(state)
     return 200, { ["Content-Type"] = require("alluse.metrics").CONTENT_TYPE }, state.registry:render()
   end)
-  local read = (opts.public_read or not token) and nil or { token = token }
+  local read = token and not opts.public_read and { token = token } or nil
   srv:route("GET", "/healthz", function() return 200, { ["Content-Type"] = "text/plain" }, "ok\n" end)
+  require("alluse.dashboard").route(srv) -- the page at /: no data in it, so no token
   srv:route("GET", "/readyz", function()
     local ready = state.started and not state.recovering and not state.halted and not state.stopping
     local why = not state.started and "feed not started" or state.recovering and "recovering (re-running to the last commit)"

@@ -73,8 +73,8 @@ return {
   description = "Run a strategy live on a feed.  Today the feed is a replay of bar files (the same\n"
     .. "loader, callbacks, calendar and fill model as alluse backtest, so a strategy runs\n"
     .. "unchanged) with the paper broker, at --speed days per second (max: as fast as it goes).\n"
-    .. "--listen serves /healthz, /readyz, /metrics (Prometheus) and\n"
-    .. "/api/v1/{status,accounts,positions,orders,equity,weeks,events};\n"
+    .. "--listen serves /healthz, /readyz, /metrics (Prometheus),\n"
+    .. "/api/v1/{status,accounts,positions,orders,equity,weeks,events} and a dashboard page at /;\n"
     .. "with ALLUSE_API_TOKEN set, /api/v1 needs Authorization: Bearer TOKEN (reads: unless --public-read)\n"
     .. "and POST /api/v1/control/{pause,resume,flatten,halt} are enabled.  --control opens a 0600 unix\n"
     .. "socket for alluse repl --attach.  SIGTERM/SIGINT stop at the end of the day and exit 0\n"
@@ -85,8 +85,7 @@ return {
     .. "SIGHUP, reload() on the control socket, or a change with --watch reloads the strategy\n"
     .. "there, keeping ctx.state.\n"
     .. "Logs are JSON lines on stdout (text on a terminal; ALLUSE_LOG_FORMAT, ALLUSE_LOG_LEVEL).\n"
-    .. "Not yet: live brokers and feeds, and the dashboard\n"
-    .. "(docs/live.md).",
+    .. "Not yet: live brokers and feeds (docs/live.md).",
   flags = {
     { name = "feed", arg = "SRC", help = "replay:FILE|DIR[,FILE...]: the bars to replay" },
     { name = "broker", arg = "NAME", help = "paper (the only one yet)" },
