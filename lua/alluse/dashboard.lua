@@ -185,7 +185,9 @@ function drawEquity(points) {
   $("eq-x1").textContent = points[points.length - 1].date;
 }
 
-const ENDPOINTS = ["status", "accounts", "positions", "orders", "equity", "events?limit=50", "weeks?limit=50"];
+// The chart shows the last 1,500 days: a bounded answer each second, however long the run.
+const ENDPOINTS = ["status", "accounts", "positions", "orders", "equity?limit=1500", "events?limit=50",
+  "weeks?limit=50"];
 
 async function refresh() {
   const [status, accounts, positions, orders, equity, events, weeks] =

@@ -79,9 +79,10 @@ function M.routes(srv, state, opts)
   srv:route("GET", "/healthz", function() return 200, { ["Content-Type"] = "text/plain" }, "ok\n" end)
   require("alluse.dashboard").route(srv) -- the page at /: no data in it, so no token
   srv:route("GET", "/readyz", function()
-    local ready = state.started and not state.recovering and not state.halted and not state.stopping
+    local store_down = state.db and state.db.reconnecting
+    local ready = state.started and not state.recovering and not store_down and not state.halted and not state.stopping
     local why = not state.started and "feed not started" or state.recovering and "recovering (re-running to the last commit)"
-      or state.halted and "halted" or state.stopping and "stopping"
+      or store_down and "store unreachable (reconnecting)" or state.halted and "halted" or state.stopping and "stopping"
     return ready and 200 or 503, { ["Content-Type"] = "text/plain" }, ready and "ready\n" or ("not ready: " .. why .. "\n")
   end)
   srv:route("GET", "/api/v1/status", function()
@@ -94,7 +95,14 @@ function M.routes(srv, state, opts)
   srv:route("GET", "/api/v1/accounts", function() return json_response(accounts_of(state)) end, read)
   srv:route("GET", "/api/v1/positions", function() return json_response(positions_of(state)) end, read)
   srv:route("GET", "/api/v1/orders", function() return json_response(orders_of(state)) end, read)
-  srv:route("GET", "/api/v1/equity", function() return json_response(json.array(state.equity)) end, read)
+  -- the total equity per day, the last ?limit=N days (all that is kept without it)
+  srv:route("GET", "/api/v1/equity", function(req)
+    local eq, n = state.equity, tonumber(req.query:match("limit=(%d+)"))
+    if not n or n >= #eq then return json_response(json.array(eq)) end
+    local out = json.array()
+    for i = #eq - n + 1, #eq do out[#out + 1] = eq[i] end
+    return json_response(out)
+  end, read)
   srv:route("GET", "/api/v1/weeks", function(req) return json_response(journal_of(state, "weeks", limit_of(req))) end,
     read)
   srv:route("GET", "/api/v1/events", function(req) return json_response(journal_of(state, "events", limit_of(req))) end,

@@ -253,7 +253,7 @@ end
 -- PostgreSQL: open again after a drop, doubling the wait from 50 ms up to 2 s, each
 -- wait jittered to 50..100 % so many clients do not knock in step; give up after
 -- reconnect_ms.
-local function reconnect(self)
+local function try_reconnect(self)
   local deadline = require("alluse.time").monotonic() + self.reconnect_ms * 1000
   local wait = 50
   local last_err
@@ -280,9 +280,22 @@ local function reconnect(self)
   end
 end
 
+-- db.reconnecting is true meanwhile (the live runner's /readyz says the store is
+-- unreachable).
+local function reconnect(self)
+  self.reconnecting = true
+  local ok, err, code = try_reconnect(self)
+  self.reconnecting = false
+  return ok, err, code
+end
+
+-- A new connection's settings: the statement timeout, and what the owner asked to be
+-- redone on every connection (db.on_connect: the live runner's session lock).
 function DB:_session_setup()
   if self.kind ~= "postgres" then return true end
-  return raw(self, "exec", format("SET statement_timeout = %d", self.statement_timeout), {})
+  local ok, err, code = raw(self, "exec", format("SET statement_timeout = %d", self.statement_timeout), {})
+  if ok and self.on_connect then ok, err, code = self.on_connect(self) end
+  return ok, err, code
 end
 
 -- Runs driver method `method` with SQL and params; PostgreSQL reconnects and retries

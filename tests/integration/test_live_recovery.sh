@@ -199,6 +199,30 @@ else
   report "$PGTEST_URL" > "$tmp/got.json"
   cmp -s "$tmp/ref.json" "$tmp/got.json"; ok $? "PostgreSQL: the report is the uninterrupted one, byte for byte"
   is "$(counts "$PGTEST_URL")" "$ref_counts" "PostgreSQL: the same rows"
+
+  # The server restarts under a running session: /readyz says the store is unreachable
+  # while it reconnects, the session's lock is taken again on the new connection, and
+  # the session finishes as if nothing happened.
+  "$ALLUSE" db migrate --db "$PGTEST_URL" > /dev/null
+  "$ALLUSE" run $S --feed replay:$D --db "$PGTEST_URL" --session restart --speed 400d/s --listen 127.0.0.1:0 \
+    > "$tmp/pgr.log" 2>&1 &
+  rpid=$!
+  wait_for "$tmp/pgr.log" '"msg":"session started"'
+  port=$(sed -n 's/.*"msg":"listening",.*"port":\([0-9]*\).*/\1/p' "$tmp/pgr.log")
+  sleep 0.5
+  ( while kill -0 $rpid 2>/dev/null; do curl -s "http://127.0.0.1:$port/readyz"; sleep 0.02; done ) > "$tmp/readyz.txt" 2>&1 &
+  poller=$!
+  pg_restart
+  sleep 0.5
+  "$ALLUSE" run $S --feed replay:$D --db "$PGTEST_URL" --session restart > "$tmp/run.log" 2>&1
+  is $? 1 "PostgreSQL restarted: a second process is still refused (the lock was taken again)"
+  wait $rpid; is $? 0 "the session runs through the server's restart and finishes"; rpid=
+  kill $poller 2>/dev/null; wait $poller 2>/dev/null
+  like "$(cat "$tmp/readyz.txt")" "not ready: store unreachable \(reconnecting\)" "/readyz said the store was unreachable meanwhile"
+  like "$(tail -1 "$tmp/readyz.txt")$(grep -c '^ready' "$tmp/readyz.txt")" "[1-9]" "... and ready before and after"
+  id=$(sed -n 's/.*"msg":"session started","run_id":\([0-9]*\).*/\1/p' "$tmp/pgr.log")
+  report "$PGTEST_URL" "$id" > "$tmp/got.json"
+  cmp -s "$tmp/ref.json" "$tmp/got.json"; ok $? "... with the uninterrupted session's report"
 fi
 
 # ---- bad input ----

@@ -189,6 +189,18 @@ if command -v promtool >/dev/null 2>&1; then
 fi
 kill -TERM $rpid; wait $rpid; rpid=""
 
+# ---- replay from the store: the bar store (--store) and the database's bars table (--db) ----
+"$ALLUSE" data import $D --store "$tmp/bars" --symbol SPY > /dev/null
+"$ALLUSE" data import $D --db "sqlite:$tmp/bars.db" --symbol SPY > /dev/null
+"$ALLUSE" run $S --feed replay:SPY --store "$tmp/bars" --db "sqlite:$tmp/fromstore.db" -q; is "$?" 0 "replay:SPY from --store DIR"
+"$ALLUSE" report --db "sqlite:$tmp/fromstore.db" --run 1 --format csv > "$tmp/fromstore.csv"
+cmp -s "$tmp/bt.csv" "$tmp/fromstore.csv"; ok $? "... the backtest's round trips"
+"$ALLUSE" run $S --feed replay:SPY:1d --db "sqlite:$tmp/bars.db" -q; is "$?" 0 "replay:SPY:1d from the bars table of --db"
+"$ALLUSE" report --db "sqlite:$tmp/bars.db" --run 1 --format csv > "$tmp/fromdb.csv"
+cmp -s "$tmp/bt.csv" "$tmp/fromdb.csv"; ok $? "... the backtest's round trips"
+"$ALLUSE" run $S --feed replay:NOPE --store "$tmp/bars" > "$tmp/nope.log" 2>&1; is "$?" 1 "replay of a symbol the store lacks fails"
+like "$(cat "$tmp/nope.log")" "NOPE: not a file, and .* has no bars for it" "... saying so in one line"
+
 "$ALLUSE" run $S --feed replay:$D --speed fast >/dev/null 2>&1; is "$?" 2 "a bad --speed is a usage error"
 "$ALLUSE" run $S --feed $D >/dev/null 2>&1; is "$?" 2 "a --feed without replay: is a usage error"
 "$ALLUSE" run $S --feed replay:$D --broker alpaca >/dev/null 2>&1; is "$?" 2 "a broker other than paper: usage error"

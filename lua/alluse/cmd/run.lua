@@ -9,23 +9,27 @@ local function run(opts, args)
   local broker = opts.broker or "paper"
   if broker ~= "paper" then flags.usage_error("--broker %s: only paper is available yet (docs/live.md)", broker) end
   local feed = opts.feed
-  if not feed then flags.usage_error("missing --feed replay:FILE|DIR (the bars to replay)") end
+  if not feed then flags.usage_error("missing --feed replay:FILE|DIR|SYMBOL[:TF] (the bars to replay)") end
   local src = feed:match("^replay:(.+)$")
-  if not src then flags.usage_error("--feed must be replay:FILE|DIR, got '%s'", feed) end
+  if not src then flags.usage_error("--feed must be replay:FILE|DIR|SYMBOL[:TF], got '%s'", feed) end
   local live = require("alluse.live")
   local speed_ms, serr = live.parse_speed(opts.speed)
   if not speed_ms then flags.usage_error("%s", serr) end
   local params = require("alluse.cmd.backtest").parse_params(opts.param)
-  -- The bars: the same loader as alluse backtest.
+  -- The bars: the same loader as alluse backtest: files and folders, or SYMBOL[:TF]
+  -- from --store DIR or from the bars table of --db.
   local data = {}
+  local bar_src = opts.db and { url = opts.db } or nil
   for spec in src:gmatch("[^,]+") do
-    local list, err = require("alluse.cmd.backtest").load_data(spec)
+    local list, err = require("alluse.cmd.backtest").load_data(spec, opts.store, bar_src)
     if not list then
+      if bar_src and bar_src.db then bar_src.db:close() end
       io.stderr:write("run: ", err, "\n")
       return 1
     end
     for _, d in ipairs(list) do data[#data + 1] = d end
   end
+  if bar_src and bar_src.db then bar_src.db:close() end
   local bt = require("alluse.cmd.backtest")
   local from = opts.from and bt.date_us("from", opts.from)
   local to = opts.to and bt.date_us("to", opts.to, true)
@@ -67,10 +71,11 @@ local function run(opts, args)
 end
 
 return {
-  usage = "alluse run STRATEGY --feed replay:FILE|DIR[,...] [--broker paper] [--speed max|Nd/s] [--from D] [--to D]\n"
+  usage = "alluse run STRATEGY --feed replay:FILE|DIR|SYMBOL[:TF][,...] [--store DIR] [--broker paper] [--speed max|Nd/s] [--from D] [--to D]\n"
     .. "       [--db URL [--session NAME] [--clear-halt]] [--on-drain keep|cancel] [--grace SECONDS]\n"
     .. "       [--listen HOST:PORT] [--control SOCKET] [--public-read] [--watch] [--param k=v ...] [--cash N]",
-  description = "Run a strategy live on a feed.  Today the feed is a replay of bar files (the same\n"
+  description = "Run a strategy live on a feed.  Today the feed is a replay of bars (files, or SYMBOL[:TF] from\n"
+    .. "--store DIR or the bars table of --db; the same\n"
     .. "loader, callbacks, calendar and fill model as alluse backtest, so a strategy runs\n"
     .. "unchanged) with the paper broker, at --speed days per second (max: as fast as it goes).\n"
     .. "--listen serves /healthz, /readyz, /metrics (Prometheus),\n"
@@ -87,7 +92,8 @@ return {
     .. "Logs are JSON lines on stdout (text on a terminal; ALLUSE_LOG_FORMAT, ALLUSE_LOG_LEVEL).\n"
     .. "Not yet: live brokers and feeds (docs/live.md).",
   flags = {
-    { name = "feed", arg = "SRC", help = "replay:FILE|DIR[,FILE...]: the bars to replay" },
+    { name = "feed", arg = "SRC", help = "replay:FILE|DIR|SYMBOL[:TF][,...]: the bars to replay" },
+    { name = "store", arg = "DIR", help = "the bar store that replay:SYMBOL[:TF] reads (else --db's bars table)" },
     { name = "broker", arg = "NAME", help = "paper (the only one yet)" },
     { name = "speed", arg = "S", help = "max (default) or N d/s, e.g. 5d/s" },
     { name = "db", arg = "URL", help = "record the run in this database (sqlite:PATH or postgres://...)" },

@@ -45,6 +45,9 @@ function M.claim(db, spec)
   local name = spec.session
   local ok, err, code = lock(db, name)
   if not ok then return nil, err, code end
+  -- A session lock lives as long as its connection: a reconnect takes it again, and a
+  -- process that finds it taken meanwhile stops there (EBUSY fails the commit).
+  db.on_connect = function(d) return lock(d, name) end
   ok, err, code = runs.reap(db)
   if not ok then return nil, err, code end
   local run
