@@ -80,9 +80,12 @@ function M.routes(srv, state, opts)
   require("alluse.dashboard").route(srv) -- the page at /: no data in it, so no token
   srv:route("GET", "/readyz", function()
     local store_down = state.db and state.db.reconnecting
-    local ready = state.started and not state.recovering and not store_down and not state.halted and not state.stopping
+    local halted = state.halted or state.strategy_error
+    local ready = state.started and not state.recovering and not store_down and not halted and not state.stopping
+      and not state.finished
     local why = not state.started and "feed not started" or state.recovering and "recovering (re-running to the last commit)"
-      or store_down and "store unreachable (reconnecting)" or state.halted and "halted" or state.stopping and "stopping"
+      or store_down and "store unreachable (reconnecting)" or halted and "halted" or state.stopping and "stopping"
+      or state.finished and "the feed ended"
     return ready and 200 or 503, { ["Content-Type"] = "text/plain" }, ready and "ready\n" or ("not ready: " .. why .. "\n")
   end)
   srv:route("GET", "/api/v1/status", function()
@@ -242,6 +245,7 @@ end
 function M.refresh_metrics(state)
   local eng, m = state.eng, state.m
   if not (eng and m) then return end
+  m.halted:set({ strategy = tostring(state.strategy) }, (state.halted or state.strategy_error) and 1 or 0)
   for _, a in ipairs(eng.accounts) do
     m.equity:set({ account = a.name }, eng:equity(a))
     m.cash:set({ account = a.name }, eng:cash(a))
@@ -492,11 +496,22 @@ function M.run(opts)
       state.db:close()
     end
     end)
+    if result and result.status == "error" then
+      state.strategy_error = true
+      state.m.strategy_errors:inc({ strategy = tostring(opts.strategy) })
+    end
+    -- --stay (a pod): the feed is over or the strategy halted, but the process keeps
+    -- serving its state, /readyz 503 and the metrics, until SIGTERM; exiting would
+    -- only have it restarted.
+    if opts.stay and session_ok and not state.stopping then
+      state.finished = true
+      log(state.strategy_error and "halted: serving until SIGTERM" or "feed ended: serving until SIGTERM")
+      while not state.stopping do task.sleep(100) end
+    end
     for _, sg in ipairs(sigs) do sg:close() end
     hup:close()
     if watcher then watcher:close() end
     lag_running = false
-    if result and result.status == "error" then state.m.strategy_errors:inc({ strategy = tostring(opts.strategy) }) end
     if ctl then ctl:close() end
     if srv then
       -- The last answers (a final /api/v1/status) may still be in flight: a moment.

@@ -189,6 +189,24 @@ if command -v promtool >/dev/null 2>&1; then
 fi
 kill -TERM $rpid; wait $rpid; rpid=""
 
+# ---- --stay: a pod keeps serving after the feed ends, or after its strategy halts ----
+cat > "$tmp/raises.lua" <<'LUA'
+return { name = "raises", params = {}, on_day = function(ctx, date) if date >= "2001-01-02" then error("boom") end end }
+LUA
+for case in ended halted; do
+  strat=$S; [ $case = halted ] && strat="$tmp/raises.lua"
+  "$ALLUSE" run "$strat" --feed replay:$D --stay --listen 127.0.0.1:0 > "$tmp/stay.log" 2>&1 &
+  rpid=$!
+  for _ in $(seq 1 200); do grep -q 'serving until SIGTERM' "$tmp/stay.log" && break; sleep 0.05; done
+  port=$(sed -n 's/.*"msg":"listening",.*"port":\([0-9]*\).*/\1/p' "$tmp/stay.log")
+  want="the feed ended"; [ $case = halted ] && want=halted
+  is "$(curl -s "http://127.0.0.1:$port/readyz")" "not ready: $want" "--stay ($case): still serving, /readyz says $want"
+  like "$(curl -s "http://127.0.0.1:$port/metrics")" "alluse_strategy_halted\\{strategy=\"[^\"]+\"\\} $([ $case = halted ] && echo 1 || echo 0)" \
+    "... alluse_strategy_halted is $([ $case = halted ] && echo 1 || echo 0)"
+  kill -TERM $rpid; wait $rpid; rc=$?; rpid=""
+  is "$rc" "$([ $case = halted ] && echo 1 || echo 0)" "... and SIGTERM ends it (exit 0, or 1 for a halted strategy)"
+done
+
 # ---- replay from the store: the bar store (--store) and the database's bars table (--db) ----
 "$ALLUSE" data import $D --store "$tmp/bars" --symbol SPY > /dev/null
 "$ALLUSE" data import $D --db "sqlite:$tmp/bars.db" --symbol SPY > /dev/null

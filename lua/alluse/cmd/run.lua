@@ -15,6 +15,8 @@ local function run(opts, args)
   local live = require("alluse.live")
   local speed_ms, serr = live.parse_speed(opts.speed)
   if not speed_ms then flags.usage_error("%s", serr) end
+  -- --db, else ALLUSE_DB (a pod gets it from a Secret: the URL stays out of its args)
+  if not opts.db and (os.getenv("ALLUSE_DB") or "") ~= "" then opts.db = os.getenv("ALLUSE_DB") end
   local params = require("alluse.cmd.backtest").parse_params(opts.param)
   -- The bars: the same loader as alluse backtest: files and folders, or SYMBOL[:TF]
   -- from --store DIR or from the bars table of --db.
@@ -51,7 +53,7 @@ local function run(opts, args)
   local result, err, state = live.run {
     strategy = strategy, feed = feed, data = data, params = params, speed_ms = speed_ms, speed_text = opts.speed,
     cash = opts.cash and tonumber(opts.cash) or nil, listen = opts.listen, control = opts.control, db = opts.db,
-    from = from, to = to, watch = opts.watch, session = opts.session, clear_halt = opts.clear_halt, on_drain = on_drain,
+    from = from, to = to, watch = opts.watch, stay = opts.stay, session = opts.session, clear_halt = opts.clear_halt, on_drain = on_drain,
     grace_ms = grace and grace * 1000 or nil,
     token = token, public_read = opts.public_read, linger_ms = 50,
     log = function(msg, fields, level) logger[level or "info"](logger, msg, fields) end,
@@ -96,13 +98,14 @@ return {
     { name = "store", arg = "DIR", help = "the bar store that replay:SYMBOL[:TF] reads (else --db's bars table)" },
     { name = "broker", arg = "NAME", help = "paper (the only one yet)" },
     { name = "speed", arg = "S", help = "max (default) or N d/s, e.g. 5d/s" },
-    { name = "db", arg = "URL", help = "record the run in this database (sqlite:PATH or postgres://...)" },
+    { name = "db", arg = "URL", help = "record the run in this database (sqlite:PATH or postgres://...; default $ALLUSE_DB)" },
     { name = "from", arg = "DATE", help = "replay from this New York date (YYYY-MM-DD)" },
     { name = "to", arg = "DATE", help = "replay up to this date, included" },
     { name = "session", arg = "NAME", help = "the session this run continues or starts (with --db)" },
     { name = "clear-halt", help = "resume a session that was halted" },
     { name = "on-drain", arg = "POLICY", help = "keep (default) or cancel the open orders when draining" },
     { name = "grace", arg = "SECONDS", help = "the longest a drain may take before exiting 1 (default 30)" },
+    { name = "stay", help = "keep serving (state, metrics, /readyz 503) after the feed ends or the strategy halts, until SIGTERM" },
     { name = "listen", arg = "HOST:PORT", help = "serve the HTTP endpoints (port 0: any free port, logged)" },
     { name = "control", arg = "SOCKET", help = "open the control socket for alluse repl --attach" },
     { name = "public-read", help = "the read endpoints need no token" },
