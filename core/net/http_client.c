@@ -420,6 +420,15 @@ static int l_request(lua_State *L)
     const char *method = opt_string(L, "method", NULL);
     const char *body = opt_string(L, "body", &body_len);
     const char *ca_file = opt_string(L, "ca_file", NULL);
+    /* Client TLS for a Kubernetes API server (kubeconfig): a CA, certificate and key
+     * given as PEM text (kubeconfig's *-data fields) or as files.  The PEM text is
+     * copied into libcurl (CURL_BLOB_COPY), so the Lua strings may go. */
+    size_t ca_pem_len = 0, cert_pem_len = 0, key_pem_len = 0;
+    const char *ca_pem = opt_string(L, "ca_pem", &ca_pem_len);
+    const char *cert_pem = opt_string(L, "cert_pem", &cert_pem_len);
+    const char *key_pem = opt_string(L, "key_pem", &key_pem_len);
+    const char *cert_file = opt_string(L, "cert_file", NULL);
+    const char *key_file = opt_string(L, "key_file", NULL);
     lua_Number timeout_ms = opt_number(L, "timeout_ms", 30000);
     lua_Number max_body = opt_number(L, "max_body", 16 << 20);
     if (!url) return luaL_error(L, "curl.request: url is required");
@@ -468,6 +477,22 @@ static int l_request(lua_State *L)
     SET(CURLOPT_SSL_VERIFYPEER, 1L);
     SET(CURLOPT_SSL_VERIFYHOST, 2L);
     if (ca_file) SET(CURLOPT_CAINFO, ca_file);
+    if (ca_pem) {
+        struct curl_blob blob = {(void *)ca_pem, ca_pem_len, CURL_BLOB_COPY};
+        SET(CURLOPT_CAINFO_BLOB, &blob);
+    }
+    if (cert_pem) {
+        struct curl_blob blob = {(void *)cert_pem, cert_pem_len, CURL_BLOB_COPY};
+        SET(CURLOPT_SSLCERT_BLOB, &blob);
+        SET(CURLOPT_SSLCERTTYPE, "PEM");
+    }
+    if (key_pem) {
+        struct curl_blob blob = {(void *)key_pem, key_pem_len, CURL_BLOB_COPY};
+        SET(CURLOPT_SSLKEY_BLOB, &blob);
+        SET(CURLOPT_SSLKEYTYPE, "PEM");
+    }
+    if (cert_file) SET(CURLOPT_SSLCERT, cert_file);
+    if (key_file) SET(CURLOPT_SSLKEY, key_file);
     /* No CURLOPT_PROXY: libcurl then reads http_proxy, https_proxy and no_proxy. */
     SET(CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     SET(CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);

@@ -4,6 +4,8 @@
 --   local res, err, code = http.request{ method = "GET", url = "https://...",
 --     headers = { accept = "application/json" }, body = nil, timeout = 10,
 --     ca_file = nil, retries = 2, max_body = 16 * 1024 * 1024 }
+--   -- client TLS (a Kubernetes API server): ca_pem, cert_pem + key_pem (PEM text), or
+--   -- cert_file + key_file
 --   -- res = { status = 200, headers = { ["content-type"] = ... }, body = "..." }
 --
 -- Inside a task (alluse.task) the request does not block: libcurl's multi interface
@@ -47,6 +49,11 @@ local function options(req)
   local backoff = req.backoff or D.backoff
   check(type(backoff) == "number" and backoff >= 0, "backoff must be seconds >= 0")
   check(req.ca_file == nil or type(req.ca_file) == "string", "ca_file must be a path")
+  for _, k in ipairs({ "ca_pem", "cert_pem", "key_pem", "cert_file", "key_file" }) do
+    check(req[k] == nil or type(req[k]) == "string", k .. " must be a string")
+  end
+  check((req.cert_pem or req.cert_file) == nil or (req.key_pem or req.key_file) ~= nil,
+    "a client certificate needs its key (key_pem or key_file)")
   check(req.verify == nil or req.verify == true, "TLS verification cannot be turned off")
   local lines, has_expect = {}, false
   if req.headers ~= nil then
@@ -64,7 +71,8 @@ local function options(req)
   -- libcurl would wait up to 1 s for "100 Continue" before sending a large body
   if not has_expect then lines[#lines + 1] = "Expect:" end
   return {
-    method = method, url = url, body = req.body, headers = lines, ca_file = req.ca_file,
+    method = method, url = url, body = req.body, headers = lines, ca_file = req.ca_file, ca_pem = req.ca_pem,
+    cert_pem = req.cert_pem, key_pem = req.key_pem, cert_file = req.cert_file, key_file = req.key_file,
     timeout_ms = timeout * 1000, max_body = max_body,
   }, retries, backoff
 end

@@ -109,6 +109,25 @@ task.run(function()
   t.is(code, "ETLS", "HTTPS with ca_file to a name the certificate does not carry (127.0.0.1): ETLS ("
     .. tostring(err) .. ")")
 
+  -- the CA as PEM text (kubeconfig's certificate-authority-data), and mutual TLS
+  local function slurp(path) local f = assert(io.open(path, "rb")) local x = f:read("*a") f:close() return x end
+  local ca_pem = slurp(cert)
+  res, err = http.request{ url = tls .. "/hello", ca_pem = ca_pem }
+  t.is(res and res.body, "hello", "HTTPS with ca_pem (PEM text): verified " .. tostring(err))
+  res, err, code = http.request{ url = tls .. "/hello", ca_pem = slurp(os.getenv("CLIENT_CERT")), retries = 0 }
+  t.is(code, "ETLS", "ca_pem of another CA: ETLS (" .. tostring(err) .. ")")
+  local mtls = "https://localhost:" .. os.getenv("MTLS_PORT") .. "/hello"
+  res, err, code = http.request{ url = mtls, ca_pem = ca_pem, retries = 0 }
+  t.ok(res == nil and (code == "ETLS" or code == "ECONNECTION"),
+    "mutual TLS without a client certificate: refused (" .. tostring(code) .. ": " .. tostring(err) .. ")")
+  res, err = http.request{ url = mtls, ca_pem = ca_pem, cert_pem = slurp(os.getenv("CLIENT_CERT")),
+    key_pem = slurp(os.getenv("CLIENT_KEY")) }
+  t.is(res and res.body, "hello", "mutual TLS with cert_pem and key_pem (PEM text): answered " .. tostring(err))
+  res, err = http.request{ url = mtls, ca_file = cert, cert_file = os.getenv("CLIENT_CERT"),
+    key_file = os.getenv("CLIENT_KEY") }
+  t.is(res and res.body, "hello", "mutual TLS with cert_file and key_file: answered " .. tostring(err))
+  t.raises(function() http.request{ url = mtls, cert_pem = "x" } end, "needs its key", "a certificate without its key raises")
+
   -- body limit
   res, err, code = http.request{ url = base .. "/big?n=100000", max_body = 1000 }
   t.is(code, "EBODY", "max_body exceeded (Content-Length): EBODY (" .. tostring(err) .. ")")

@@ -80,20 +80,27 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
-    portfile, cert, key = sys.argv[1:4]
+    portfile, cert, key, client_ca = sys.argv[1:5]
     plain = Server(("127.0.0.1", 0), Handler)
     tls = Server(("127.0.0.1", 0), Handler)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
     tls.socket = ctx.wrap_socket(tls.socket, server_side=True)
+    # mutual TLS: only a client presenting a certificate that client_ca signed is served
+    mtls = Server(("127.0.0.1", 0), Handler)
+    mctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    mctx.load_cert_chain(cert, key)
+    mctx.verify_mode = ssl.CERT_REQUIRED
+    mctx.load_verify_locations(client_ca)
+    mtls.socket = mctx.wrap_socket(mtls.socket, server_side=True)
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     dead = s.getsockname()[1]
     s.close()
-    for srv in (plain, tls):
+    for srv in (plain, tls, mtls):
         threading.Thread(target=srv.serve_forever, daemon=True).start()
     with open(portfile + ".tmp", "w") as f:
-        f.write("%d %d %d\n" % (plain.server_address[1], tls.server_address[1], dead))
+        f.write("%d %d %d %d\n" % (plain.server_address[1], tls.server_address[1], dead, mtls.server_address[1]))
     import os
     os.rename(portfile + ".tmp", portfile)
     while True:

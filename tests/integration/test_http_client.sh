@@ -19,13 +19,17 @@ trap 'exit 1' INT TERM HUP
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/key.pem" -out "$dir/cert.pem" -days 2 \
   -subj /CN=localhost -addext "subjectAltName=DNS:localhost" >/dev/null 2>&1 \
   || { echo "Bail out! openssl could not make a certificate"; exit 1; }
-"$PY" tests/integration/http_server.py "$dir/ports" "$dir/cert.pem" "$dir/key.pem" 2>"$dir/server.log" &
+# a client certificate, for the mutual-TLS server (a Kubernetes API server's way)
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/client-key.pem" -out "$dir/client.pem" -days 2 \
+  -subj /CN=alluse-client >/dev/null 2>&1 || { echo "Bail out! openssl could not make a client certificate"; exit 1; }
+"$PY" tests/integration/http_server.py "$dir/ports" "$dir/cert.pem" "$dir/key.pem" "$dir/client.pem" 2>"$dir/server.log" &
 pid=$!
 for _ in $(seq 100); do [ -s "$dir/ports" ] && break; sleep 0.05; done
 [ -s "$dir/ports" ] || { echo "Bail out! the test server did not start"; cat "$dir/server.log" | sed 's/^/# /'; exit 1; }
-read -r http_port https_port dead_port < "$dir/ports"
+read -r http_port https_port dead_port mtls_port < "$dir/ports"
 
 env -u HTTPS_PROXY -u https_proxy -u HTTP_PROXY -u ALL_PROXY -u all_proxy -u NO_PROXY \
   http_proxy="http://127.0.0.1:$http_port" no_proxy="127.0.0.1,localhost" \
   HTTP_PORT=$http_port HTTPS_PORT=$https_port DEAD_PORT=$dead_port CERT="$dir/cert.pem" \
+  MTLS_PORT=$mtls_port CLIENT_CERT="$dir/client.pem" CLIENT_KEY="$dir/client-key.pem" \
   "$ALLUSE" test tests/integration/http_client.lua
