@@ -31,6 +31,12 @@ for p in $PACKAGES; do
   esac
 done
 
+# Node.js runs the Kubernetes schema validation of rendered manifests
+# (tests/integration/test_deploy_render.sh, npm packages pinned in
+# tests/integration/k8s-validate).  A node already on PATH (nvm, /usr/local) is used;
+# only without one are Debian's nodejs and npm installed.
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
+
 [ -z "$missing" ] && exit 0
 
 echo "deps: installing:$missing"

@@ -18,6 +18,7 @@ local commands = {
   { name = "run", summary = "run a strategy live: replay feed, paper broker, HTTP endpoints, control socket" },
   { name = "report", summary = "rebuild a stored run's report from the database; list stored runs" },
   { name = "db", summary = "migrate the database schema, or show its version" },
+  { name = "deploy", summary = "render Kubernetes manifests for a strategy fleet from a deploy script" },
 }
 M.commands = commands
 

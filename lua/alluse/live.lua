@@ -246,10 +246,24 @@ function M.refresh_metrics(state)
   local eng, m = state.eng, state.m
   if not (eng and m) then return end
   m.halted:set({ strategy = tostring(state.strategy) }, (state.halted or state.strategy_error) and 1 or 0)
+  local new = {}
   for _, a in ipairs(eng.accounts) do
     m.equity:set({ account = a.name }, eng:equity(a))
     m.cash:set({ account = a.name }, eng:cash(a))
+    new[a.name] = 0
   end
+  -- in flight: sent, not yet acknowledged (the deploy's guard rail waits for none);
+  -- the paper broker acknowledges at once, so only the last orders can be new
+  local oms = require("alluse.oms")
+  local ffi = require("ffi")
+  for k = eng:norders(), math.max(1, eng:norders() - 200), -1 do
+    local o = eng:order_at(k)
+    if oms.name("status", o.status) == "new" then
+      local acct = ffi.string(o.account)
+      new[acct] = (new[acct] or 0) + 1
+    end
+  end
+  for name, n in pairs(new) do m.in_flight:set({ account = name }, n) end
   local rows = eng.journal.events
   if rows then
     for i = (state.level_seen or 0) + 1, #rows do

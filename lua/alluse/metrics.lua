@@ -379,6 +379,8 @@ function M.alluse_defaults(reg)
   m.protocol_level = reg:gauge("alluse_protocol_level", "ALL-USE protocol level, per account and ticker",
     { "account", "ticker" })
   m.strategy_errors = reg:counter("alluse_strategy_errors_total", "Strategy callbacks that raised", { "strategy" })
+  m.in_flight = reg:gauge("alluse_orders_in_flight",
+    "Orders sent to the broker and not yet acknowledged (status new), per account", { "account" })
   m.halted = reg:gauge("alluse_strategy_halted", "1 when the strategy is halted (a callback raised, or a halt command)",
     { "strategy" })
   m.feed_lag = reg:gauge("alluse_feed_lag_seconds", "Time from an event's timestamp to its delivery", { "feed" })
