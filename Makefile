@@ -42,7 +42,7 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(filter-out tests/fuzz/driver.c,$(w
 FUZZ_SRC := core/md/csv.c core/md/series.c core/md/store.c core/options/occ.c core/sys/autime.c core/sys/errmsg.c core/net/http_parse.c
 
 
-.PHONY: all deps run test bench clean fuzz
+.PHONY: all deps run test bench clean fuzz image
 
 all: $(BUILD)/alluse
 
@@ -54,10 +54,11 @@ $(PCDIR)/lua5.1.pc:
 	@printf 'Name: lua5.1\nDescription: LuaJIT standing in for Lua 5.1\nVersion: 5.1\nRequires: luajit\n' > $@
 
 # Regenerated every build, replaced only when the commit changes, so it does not force relinks.
+# ALLUSE_COMMIT=... names it where there is no git repository (the image's build stage).
 $(BUILD)/gen/buildinfo.h: FORCE
 	@mkdir -p $(@D)
-	@c=$$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown); \
-	 git diff --quiet HEAD -- 2>/dev/null || c="$$c-dirty"; \
+	@c='$(ALLUSE_COMMIT)'; [ -n "$$c" ] || { c=$$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown); \
+	 git diff --quiet HEAD -- 2>/dev/null || c="$$c-dirty"; }; \
 	 printf '#define AU_GIT_COMMIT "%s"\n' "$$c" > $@.tmp; \
 	 cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 FORCE:
@@ -115,6 +116,11 @@ test: deps all $(CTEST_BIN) $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%) $(BUILD)/tests/too
 	ALLUSE=$(abspath $(BUILD)/alluse) ALLUSE_BUILD=$(abspath $(BUILD)) SAN=$(SAN) ALLUSE_CHECK_INVARIANTS=1 \
 	  prove -f -e tests/tap-exec $(CTEST_BIN) $(sort $(wildcard tests/lua/test_*.lua)) \
 	    $(sort $(wildcard tests/integration/test_*.sh))
+
+# The container image (container/, docs/container.md): podman or docker, whichever is
+# present; IMAGE_MODE=full|staged|auto, BASE=IMAGE|debootstrap, IMAGE=NAME.
+image:
+	@sh container/build.sh
 
 SHARED ?= ../shared
 

@@ -8,19 +8,26 @@
 # report in a headless browser (tests/integration/test_report_chromium.sh).
 # quantlib-python is the reference the option pricing is checked against
 # (tests/integration/test_options_quantlib.sh, run with Debian's /usr/bin/python3).
+# podman and runc build and run the container image in tests/integration/test_container.sh
+# (runc, not crun: crun refuses hybrid cgroup layouts like this machine's).
 # postgresql-15 is the server the integration tests start throwaway copies of
 # (tests/integration/pg.sh); it pulls in postgresql-client-15 (psql).  Debian would also
 # create and start a "main" cluster on port 5432 when it is installed: see below.
 set -e
 
-PACKAGES="gcc make pkg-config git perl
+# `deps.sh build` installs only what `make` needs, and the CA bundle: the image's build
+# stage (container/Containerfile).
+BUILD_PACKAGES="gcc make pkg-config git
 libluajit2-5.1-dev libuv1-dev libcurl4-openssl-dev libssl-dev libpq-dev libsqlite3-dev
-lua-cjson lua-cjson-dev libedit-dev
+lua-cjson lua-cjson-dev libedit-dev"
+PACKAGES="$BUILD_PACKAGES perl
 tmux tzdata curl python3 openssl
 chromium fonts-dejavu-core
 quantlib-python
 postgresql-15
-prometheus"
+prometheus
+podman runc"
+if [ "${1:-}" = build ]; then PACKAGES="$BUILD_PACKAGES ca-certificates"; fi
 
 missing=""
 for p in $PACKAGES; do

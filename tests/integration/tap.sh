@@ -17,4 +17,11 @@ like() { # like TEXT EXTENDED-REGEX NAME
   if printf '%s' "$1" | grep -Eq -- "$2"; then echo "ok $_tap_n - $3"; else
     echo "not ok $_tap_n - $3"; printf '%s\n' "$1" | head -5 | sed 's/^/#   /'; echo "#   does not match: $2"; _tap_failed=$((_tap_failed + 1)); fi
 }
+promtool_ok() { # promtool_ok FILE NAME: `promtool check metrics` accepts FILE; a comment when promtool is missing
+  if command -v promtool >/dev/null 2>&1; then
+    promtool check metrics < "$1" > /dev/null 2>&1; ok $? "$2"
+  else
+    echo "# SKIP promtool is not installed (Debian package prometheus)"
+  fi
+}
 done_testing() { echo "1..$_tap_n"; [ $_tap_failed -eq 0 ]; exit $?; }

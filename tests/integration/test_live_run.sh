@@ -51,12 +51,7 @@ like "$(cat "$tmp/metrics.txt")" 'alluse_build_info\{version="[^"]+",commit="[^"
 like "$(cat "$tmp/metrics.txt")" 'alluse_account_equity_dollars\{account="main"\} [0-9.]+' "/metrics: equity per account"
 like "$(cat "$tmp/metrics.txt")" 'alluse_http_requests_total\{path="/healthz",code="200"\} 1' "/metrics: HTTP requests by path and code"
 like "$(cat "$tmp/metrics.txt")" 'alluse_event_loop_lag_seconds_count [1-9]' "/metrics: the event-loop lag histogram"
-if command -v promtool >/dev/null 2>&1; then
-  promtool check metrics < "$tmp/metrics.txt" > "$tmp/promtool.out" 2>&1
-  ok $? "promtool check metrics accepts /metrics"
-else
-  echo "# SKIP promtool is not installed (Debian package prometheus)"
-fi
+promtool_ok "$tmp/metrics.txt" "promtool check metrics accepts /metrics"
 if command -v prometheus >/dev/null 2>&1; then
   pport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   printf 'global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: alluse\n    static_configs:\n      - targets: ["127.0.0.1:%s"]\n' "$port" > "$tmp/prom.yml"
@@ -184,9 +179,7 @@ like "$(cat "$tmp/pm.txt")" 'alluse_store_write_duration_seconds_count [1-9]' "/
 like "$(cat "$tmp/pm.txt")" 'alluse_feed_lag_seconds\{feed="replay"\} [0-9.e-]+' "/metrics: the feed's lag against --speed"
 like "$(cat "$tmp/pm.txt")" 'alluse_feed_last_delivery_timestamp_seconds\{feed="replay"\} 1[0-9]{9}' \
   "/metrics: when the feed last delivered"
-if command -v promtool >/dev/null 2>&1; then
-  promtool check metrics < "$tmp/pm.txt" > /dev/null 2>&1; ok $? "promtool accepts them"
-fi
+promtool_ok "$tmp/pm.txt" "promtool accepts them"
 kill -TERM $rpid; wait $rpid; rpid=""
 
 # ---- --stay: a pod keeps serving after the feed ends, or after its strategy halts ----
