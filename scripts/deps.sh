@@ -8,6 +8,8 @@
 # report in a headless browser (tests/integration/test_report_chromium.sh).
 # quantlib-python is the reference the option pricing is checked against
 # (tests/integration/test_options_quantlib.sh, run with Debian's /usr/bin/python3).
+# python3-yaml (PyYAML) reads back the YAML alluse.deploy.yaml writes (tests/lua/test_yaml.lua,
+# with Debian's /usr/bin/python3).
 # postgresql-15 is the server the integration tests start throwaway copies of
 # (tests/integration/pg.sh); it pulls in postgresql-client-15 (psql).  Debian would also
 # create and start a "main" cluster on port 5432 when it is installed: see below.
@@ -18,7 +20,7 @@ libluajit2-5.1-dev libuv1-dev libcurl4-openssl-dev libssl-dev libpq-dev libsqlit
 lua-cjson lua-cjson-dev libedit-dev
 tmux tzdata curl python3 openssl
 chromium fonts-dejavu-core
-quantlib-python
+quantlib-python python3-yaml
 postgresql-15
 prometheus"
 
