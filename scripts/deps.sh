@@ -10,6 +10,8 @@
 # (tests/integration/test_options_quantlib.sh, run with Debian's /usr/bin/python3).
 # podman and runc build and run the container image in tests/integration/test_container.sh
 # (runc, not crun: crun refuses hybrid cgroup layouts like this machine's).
+# python3-yaml (PyYAML) reads back the YAML alluse.deploy.yaml writes (tests/lua/test_yaml.lua,
+# with Debian's /usr/bin/python3).
 # postgresql-15 is the server the integration tests start throwaway copies of
 # (tests/integration/pg.sh); it pulls in postgresql-client-15 (psql).  Debian would also
 # create and start a "main" cluster on port 5432 when it is installed: see below.
@@ -23,7 +25,7 @@ lua-cjson lua-cjson-dev libedit-dev"
 PACKAGES="$BUILD_PACKAGES perl
 tmux tzdata curl python3 openssl
 chromium fonts-dejavu-core
-quantlib-python
+quantlib-python python3-yaml
 postgresql-15
 prometheus
 podman runc"

@@ -99,7 +99,7 @@ Control endpoints, for tests (JSON in and out, no credentials, not in the reques
   POST /_fake/job {"namespace","name","state":"succeeded"|"failed"|"running","log":TEXT}
         Job status (conditions Complete / Failed, succeeded / failed counts), its Pod,
         Events.
-  POST /_fake/auto {"delayMs":N|null, "fail":{"NAME"|"NS/NAME"|"Kind/NS/NAME": STATE}}
+  POST /_fake/auto {"delayMs":N|null, "fail":{"NAME"|"NS/NAME"|"Kind/NS/NAME"|"image=REF": STATE}}
         auto mode: N ms after each write that creates a Deployment, StatefulSet or Job
         or changes its generation, it becomes ready (a Job: succeeded), or takes the
         STATE given for its name.  null turns auto mode off.  (--auto-ready-ms,
@@ -1131,6 +1131,12 @@ class Fake:
             state = None
             for probe in (name, ns + "/" + name, kind + "/" + ns + "/" + name):
                 state = self.auto_fail.get(probe, state)
+            # "image=REF": any workload whose pods run that image (a bad release that a
+            # rollback to the previous image cures)
+            spec = (e.obj.get("spec") or {})
+            pod_spec = ((spec.get("template") or {}).get("spec") or {})
+            for c in pod_spec.get("containers") or [] if kind != "Job" else []:
+                state = self.auto_fail.get("image=" + str(c.get("image")), state)
             try:
                 if kind == "Job":
                     self.drive_job({"namespace": ns, "name": name, "state": state or "succeeded"})

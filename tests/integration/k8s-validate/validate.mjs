@@ -26,7 +26,7 @@ for (const file of process.argv.slice(2)) {
     }
     const obj = doc.toJS();
     if (obj === null) continue;
-    const name = `${obj.kind} ${obj.metadata?.namespace ? obj.metadata.namespace + "/" : ""}${obj.metadata?.name}`;
+    const name = `${obj.kind} ${obj.metadata?.namespace ? obj.metadata.namespace + "/" : ""}${obj.metadata?.name ?? file}`;
     if (obj.kind === "Kustomization") {
       const ok = Array.isArray(obj.resources) && obj.resources.every((r) => typeof r === "string");
       console.log(ok ? `ok ${name}` : `invalid ${name}: resources must list file names`);
