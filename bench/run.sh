@@ -37,3 +37,10 @@ if bench_pg_start; then pg_url=$PGBENCH_URL; else echo "db: PostgreSQL figures s
 ALLUSE_LUA_PATH= "$bin" exec bench/db.lua --bin "$bin" sqlite: 'sqlite:?synchronous=normal' ${pg_url:+"$pg_url"}
 bench_pg_stop
 ALLUSE_LUA_PATH= "$bin" exec bench/http_server.lua 5
+
+# The live runner (issue #8): bar-to-fill latency at 10,000 bars/s, /metrics of a real
+# alluse run under wrk, and its memory (idle, and over a replay: 10 minutes by default,
+# ALLUSE_BENCH_RSS_SECONDS to change it).
+ALLUSE_LUA_PATH= "$bin" exec bench/live_latency.lua
+sh bench/live_metrics.sh "$build"
+sh bench/live_rss.sh "$build"
