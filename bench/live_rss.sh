@@ -35,7 +35,7 @@ echo "  idle (--speed 1d/s, --listen, --control, after 3 s): VmRSS $(mib "$rss")
 
 # max: sample from the moment it listens (the bars are loaded: the replay starts) until
 # the replay ends; its last log line says how many days it ran.
-live_start "$bin" "$tmp/max.log" max --listen 127.0.0.1:0
+live_start "$bin" "$tmp/max.log" max --listen 127.0.0.1:0 --db "sqlite:$tmp/max.db"
 live_port "$tmp/max.log" > /dev/null
 : > "$tmp/max.rss"
 while kill -0 "$LIVE_PID" 2>/dev/null; do
@@ -53,7 +53,7 @@ awk -v days="$days" '$1 > 0 { n++; if (n == 1) first = $1; last = $1; if ($1 > m
 # sampling (the runner sleeps whole milliseconds between days: at a high speed it runs
 # faster than asked).
 speed=$(awk -v d="$days" -v s="$seconds" 'BEGIN { printf "%.3f", 0.97 * d / s }')
-live_start "$bin" "$tmp/long.log" "${speed}d/s" --listen 127.0.0.1:0
+live_start "$bin" "$tmp/long.log" "${speed}d/s" --listen 127.0.0.1:0 --db "sqlite:$tmp/long.db"
 port=$(live_port "$tmp/long.log")
 : > "$tmp/long.rss"
 start=$(date +%s.%N)

@@ -323,6 +323,7 @@ function M.run(opts)
 
   -- Day bookkeeping (the slow path, once per New York date).
   local rows, cur_date, cur_week = {}, nil, nil
+  local keep_days = opts.keep_days
   local next_day = -math.huge
   -- Positions in the run, for the live runner's store (runs.lua: commits and resume
   -- points): 4e + 1 where a day closes before event e (0-based) is taken, 4e + 2 for
@@ -341,6 +342,13 @@ function M.run(opts)
     end
     local row = { date = date, total = total, accounts = accts, flows = flows }
     rows[#rows + 1] = row
+    -- opts.keep_days (a live run): only the recent days stay in memory, for the
+    -- result's curve; the store has them all.  Dropped in bulk: O(1) a day.
+    if keep_days and #rows >= 2 * keep_days then
+      local kept = {}
+      for i = #rows - keep_days + 1, #rows do kept[#kept + 1] = rows[i] end
+      rows = kept
+    end
     if check then eng:check_invariants(true) end
     if recorder then
       local ok, err = recorder:day(eng, row, pos)

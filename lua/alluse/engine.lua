@@ -134,6 +134,9 @@ function M.new(opts)
   self.next_expiry = math.huge -- the earliest expiry of a live contract
   self.assignments = {}        -- exercises and assignments, for the results
   self.journal = {}            -- the strategy's ctx:record rows: stream name -> rows
+  -- rows a live run's recorder dropped from the front of a stream once they were in
+  -- the store (runs.lua, Rec:_trim): row i of journal[s] is the (base[s] + i)-th
+  self.journal_base = {}
 
   self.set = oms.new_set()
   self.accounts, self.account_by_name = {}, {}

@@ -518,7 +518,7 @@ function M.new_ctx(eng, host)
       journal[stream] = rows
     end
     rows[#rows + 1] = copy
-    return #rows
+    return (eng.journal_base[stream] or 0) + #rows -- its number in the stream, from 1
   end
   function ctx.now() return host.now() end
   function ctx.bars(_, symbol, timeframe)

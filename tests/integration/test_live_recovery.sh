@@ -56,7 +56,7 @@ like "$ref_counts" "^orders=[1-9][0-9]+ distinct=[1-9][0-9]+ events=.* status=ok
 # ---- killed at chosen points, then restarted ----
 for fault in before_commit:1 before_commit:60 after_commit:1 after_commit:150; do
   db="sqlite:$tmp/f-${fault/:/-}.db"
-  ALLUSE_FAULT=$fault run "$db"; rc=$?
+  { ALLUSE_FAULT=$fault run "$db"; } 2>/dev/null; rc=$? # (no "Killed" notice from bash)
   is "$rc" 137 "$fault: the process is killed (SIGKILL)"
   is "$(status_of "$db")" running "$fault: the store shows the session still running"
   run "$db"; rc=$?
@@ -92,7 +92,7 @@ F=$(for t in AAPL AMZN GOOG IWM META MSFT NVDA QQQ SPY TSLA; do printf 'data/%s-
 F=${F%,}
 allarg=(strategies/alluse --feed "replay:$F" --from 2019-01-01 --to 2020-06-30 --cash 500000 --param profile=iai -q)
 "$ALLUSE" run "${allarg[@]}" --db "sqlite:$tmp/aref.db" > /dev/null 2>&1; is $? 0 "ALL-USE, 2019 to mid-2020: an uninterrupted session"
-ALLUSE_FAULT=after_commit:40 "$ALLUSE" run "${allarg[@]}" --db "sqlite:$tmp/akill.db" > /dev/null 2>&1
+{ ALLUSE_FAULT=after_commit:40 "$ALLUSE" run "${allarg[@]}" --db "sqlite:$tmp/akill.db" > /dev/null 2>&1; } 2>/dev/null
 is $? 137 "ALL-USE: killed after its 40th commit"
 "$ALLUSE" run "${allarg[@]}" --db "sqlite:$tmp/akill.db" > /dev/null 2>&1; is $? 0 "ALL-USE: the restart finishes the session"
 report "sqlite:$tmp/aref.db" > "$tmp/aref.json"
@@ -158,7 +158,7 @@ is "$(status_of "$db")" ok "... to the end"
 # ---- a restart that does not match is refused; the session stays resumable ----
 db="sqlite:$tmp/mismatch.db"
 cp $S "$tmp/strat.lua"
-ALLUSE_FAULT=after_commit:100 "$ALLUSE" run "$tmp/strat.lua" --feed replay:$D --db "$db" --session s1 > /dev/null 2>&1
+{ ALLUSE_FAULT=after_commit:100 "$ALLUSE" run "$tmp/strat.lua" --feed replay:$D --db "$db" --session s1 > /dev/null 2>&1; } 2>/dev/null
 "$ALLUSE" run "$tmp/strat.lua" --feed replay:$D --db "$db" --session s1 --param fast=7 > "$tmp/mm.log" 2>&1
 is $? 1 "other params: refused"
 like "$(cat "$tmp/mm.log")" "session 's1' \\(run 1\\) ran .* with params \\{\\}, not .* with \\{\"fast\":\"7\"\\}" "... naming both"
@@ -189,7 +189,7 @@ elif [ $prc != 0 ]; then
   ok 1 "PostgreSQL started: $PGTEST_REASON"
 else
   "$ALLUSE" db migrate --db "$PGTEST_URL" > /dev/null
-  ALLUSE_FAULT=after_commit:120 run "$PGTEST_URL"; is $? 137 "PostgreSQL: killed after a commit"
+  { ALLUSE_FAULT=after_commit:120 run "$PGTEST_URL"; } 2>/dev/null; is $? 137 "PostgreSQL: killed after a commit"
   "$ALLUSE" run $S --feed replay:$D --db "$PGTEST_URL" --speed 2000d/s > "$tmp/pg1.log" 2>&1 &
   rpid=$!
   wait_for "$tmp/pg1.log" '"msg":"resuming session'

@@ -305,10 +305,13 @@ local function pod_events(c, ns, pod)
   return out
 end
 
--- A pod that will not come up by waiting: its reason and last events.
-local function failing_pod(c, ns, match)
+-- A pod that will not come up by waiting: its reason and last events.  since (the
+-- server's time of our apply): only pods made after it count, so the crashing pods of
+-- the revision being replaced (a rollback's) do not fail the rollout that replaces them.
+local function failing_pod(c, ns, match, since)
   local pods = c:list("v1", "Pod", ns, { labels = label_selector(match) }) or {}
   for _, p in ipairs(pods) do
+    if since and tostring(p.metadata.creationTimestamp or "") < since then goto next_pod end
     for _, cs in ipairs((p.status or {}).containerStatuses or {}) do
       local w = cs.state and cs.state.waiting
       if w and BAD_WAITING[w.reason] then
@@ -318,6 +321,7 @@ local function failing_pod(c, ns, match)
           #lines > 0 and ("\n    last events:\n      " .. table.concat(lines, "\n      ")) or "")
       end
     end
+    ::next_pod::
   end
 end
 
@@ -346,7 +350,8 @@ local function ready(o, cur)
   return nil
 end
 
--- Waits until o is rolled out: true, or nil, why.  opts: timeout (s), poll (ms), lease.
+-- Waits until o is rolled out: true, or nil, why.  opts: timeout (s), poll (ms), lease,
+-- since (the server's time of the apply, RFC 3339).
 function M.wait(c, o, opts)
   if not (o.kind == "Job" or o.kind == "StatefulSet" or o.kind == "Deployment") then return true end
   local ns, name = o.metadata.namespace, o.metadata.name
@@ -359,10 +364,10 @@ function M.wait(c, o, opts)
     local done, why = ready(o, cur)
     if done then return true end
     if done == false then
-      local pod = failing_pod(c, ns, match)
+      local pod = failing_pod(c, ns, match, opts.since)
       return nil, why .. (pod and ("\n  " .. pod) or "")
     end
-    local bad = failing_pod(c, ns, match)
+    local bad = failing_pod(c, ns, match, opts.since)
     if bad then return nil, bad end
     if time.monotonic() > deadline then
       return nil, format("%s %s/%s is not ready after %d s", o.kind, ns, name, opts.timeout or 300)
@@ -432,7 +437,11 @@ local function apply_all(c, objs, d, log, lease)
     end
     log("applied " .. key_of(o))
     if o.kind == "Job" or o.kind == "StatefulSet" or o.kind == "Deployment" then
-      local ok, werr = M.wait(c, o, { timeout = d.timeout, poll = d.poll, lease = lease })
+      local since
+      for _, mf in ipairs((res.metadata or {}).managedFields or {}) do
+        if mf.manager == "alluse" and mf.operation == "Apply" then since = mf.time end
+      end
+      local ok, werr = M.wait(c, o, { timeout = d.timeout, poll = d.poll, lease = lease, since = since })
       if not ok then return nil, werr, "EROLLOUT" end
       log("ready " .. key_of(o))
     end
@@ -506,7 +515,10 @@ function M.apply(c, objs, d)
   local prev = M.revision_objects(good)
   local back_ok, berr = apply_all(c, prev, { force_conflicts = true, timeout = d.timeout, poll = d.poll }, log, lease)
   if back_ok then
-    local n = record(c, ns, d, prev, "applied", { rollback_of = good.n })
+    local back = {}
+    for k, v in pairs(d) do back[k] = v end
+    back.image, back.commit = good.image, good.commit -- what now runs is the good revision's
+    local n = record(c, ns, back, prev, "applied", { rollback_of = good.n })
     return finish(nil, format("%s\n  rolled back to revision %d (now revision %s)", aerr, good.n, tostring(n)), "EROLLEDBACK")
   end
   return finish(nil, format("%s\n  and the rollback to revision %d failed too: %s", aerr, good.n, tostring(berr)), acode)

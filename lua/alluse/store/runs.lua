@@ -300,6 +300,7 @@ function Rec:flush(eng, events_done)
   end
   if not ok then return nil, err, code end
   self.commits = self.commits + 1
+  if self.durable then self:_trim(eng) end
   self.first_open = c.first_open
   for _, a in ipairs(eng.accounts) do self.ledger_done[a.name] = tonumber(a.ptr.nledger) end
   for name, rows in pairs(eng.journal) do self.journal_done[name] = #rows end
@@ -385,6 +386,43 @@ function Rec:finish(eng, result, extra)
   return true
 end
 
+-- A live run keeps in memory only the recent part of what it has stored: the
+-- journal's last KEEP_ROWS rows per stream and each account's last KEEP_ROWS equity
+-- days (the API shows the recent rows; reports come from the store).  Rows are
+-- dropped only once committed, and only in bulk (when twice KEEP_ROWS are stored), so
+-- it costs O(1) a row.  The engine's decisions never read them, so a resume's re-run
+-- (which trims at its own commits) decides the same.
+M.KEEP_ROWS = 500
+
+local function drop_front(list, n)
+  local len = #list
+  for i = 1, len - n do list[i] = list[i + n] end
+  for i = len - n + 1, len do list[i] = nil end
+end
+
+function Rec:_trim(eng)
+  local keep = M.KEEP_ROWS
+  for name, rows in pairs(eng.journal) do
+    local done = self.journal_done[name] or 0
+    if done > 2 * keep then
+      local drop = done - keep
+      drop_front(rows, drop)
+      eng.journal_base[name] = (eng.journal_base[name] or 0) + drop
+      self.journal_done[name] = done - drop
+    end
+  end
+  for _, a in ipairs(eng.accounts) do
+    local done = self.eq_done[a.name] or 0
+    if done > 2 * keep then
+      local drop = done - keep
+      drop_front(a.eq_dates, drop)
+      drop_front(a.eq_values, drop)
+      drop_front(a.eq_flows, drop)
+      self.eq_done[a.name] = done - drop
+    end
+  end
+end
+
 -- The checkpoint a durable flush commits with its rows: where the run is (pos) and how
 -- much of each kind is written once it commits, for a resume to check its re-run
 -- against (sessions.lua).
@@ -423,7 +461,7 @@ function Rec:_shadow_at(eng, pos)
   end
   for name, rows in pairs(eng.journal) do
     self.journal_done[name] = #rows
-    total = total + #rows
+    total = total + (eng.journal_base[name] or 0) + #rows
   end
   self.protocol_seq = total
   self.commits = cp.commit or 0
