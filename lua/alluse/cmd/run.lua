@@ -74,12 +74,12 @@ end
 
 return {
   usage = "alluse run STRATEGY --feed replay:FILE|DIR|SYMBOL[:TF][,...] [--store DIR] [--broker paper] [--speed max|Nd/s] [--from D] [--to D]\n"
-    .. "       [--db URL [--session NAME] [--clear-halt]] [--on-drain keep|cancel] [--grace SECONDS]\n"
+    .. "       [--db URL [--session NAME] [--clear-halt]] [--on-drain keep|cancel] [--grace SECONDS] [--stay]\n"
     .. "       [--listen HOST:PORT] [--control SOCKET] [--public-read] [--watch] [--param k=v ...] [--cash N]",
-  description = "Run a strategy live on a feed.  Today the feed is a replay of bars (files, or SYMBOL[:TF] from\n"
-    .. "--store DIR or the bars table of --db; the same\n"
-    .. "loader, callbacks, calendar and fill model as alluse backtest, so a strategy runs\n"
-    .. "unchanged) with the paper broker, at --speed days per second (max: as fast as it goes).\n"
+  description = "Run a strategy live on a feed.  Today the feed is a replay of bars (files, or SYMBOL[:TF]\n"
+    .. "from --store DIR or the bars table of --db), through the same loader, callbacks, calendar\n"
+    .. "and fill model as alluse backtest, so a strategy runs unchanged, with the paper broker, at\n"
+    .. "--speed days per second (max: as fast as it goes).\n"
     .. "--listen serves /healthz, /readyz, /metrics (Prometheus),\n"
     .. "/api/v1/{status,accounts,positions,orders,equity,weeks,events} and a dashboard page at /;\n"
     .. "with ALLUSE_API_TOKEN set, /api/v1 needs Authorization: Bearer TOKEN (reads: unless --public-read)\n"
@@ -88,7 +88,8 @@ return {
     .. "(within --grace seconds, default 30, or exit 1), keeping open orders (--on-drain cancel cancels them);\n"
     .. "with --db the run belongs to a session (--session, default: the strategy and the feed): every\n"
     .. "order event is committed before a bar can fill it, and a restart after a drain, a crash or kill -9\n"
-    .. "re-runs the session to its last commit, checks it against the store and continues the same run.\n"
+    .. "re-runs the session to its last commit, checks it against the store and continues the same run;\n"
+    .. "a halt (POST .../halt) cancels open orders and leaves the session halted until --clear-halt.\n"
     .. "SIGHUP, reload() on the control socket, or a change with --watch reloads the strategy\n"
     .. "there, keeping ctx.state.\n"
     .. "Logs are JSON lines on stdout (text on a terminal; ALLUSE_LOG_FORMAT, ALLUSE_LOG_LEVEL).\n"
