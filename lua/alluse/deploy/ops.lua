@@ -305,13 +305,31 @@ local function pod_events(c, ns, pod)
   return out
 end
 
--- A pod that will not come up by waiting: its reason and last events.  since (the
--- server's time of our apply): only pods made after it count, so the crashing pods of
--- the revision being replaced (a rollback's) do not fail the rollout that replaces them.
-local function failing_pod(c, ns, match, since)
+-- Which pods belong to the rollout being waited for, so that the crashing pods of the
+-- revision it replaces (a rollback's) do not fail it: nothing until the controller has
+-- seen the new generation; then a StatefulSet's pods of its update revision, or pods
+-- made after our apply (since: the server's time of it, whole seconds, so strictly
+-- after); a Job's pods are all its own.
+local function rollout_pods(o, cur, since)
+  local st, md = cur.status or {}, cur.metadata or {}
+  if o.kind == "Job" then return nil end
+  if (st.observedGeneration or 0) < (md.generation or 1) then return function() return false end end
+  if o.kind == "StatefulSet" and st.updateRevision then
+    return function(p)
+      local h = (p.metadata.labels or {})["controller-revision-hash"]
+      return h == nil or h == st.updateRevision
+    end
+  end
+  if since then return function(p) return tostring(p.metadata.creationTimestamp or "") > since end end
+  return nil
+end
+
+-- A pod that will not come up by waiting: its reason and last events.  counts(pod):
+-- whether it belongs to the rollout (rollout_pods); nil: every pod does.
+local function failing_pod(c, ns, match, counts)
   local pods = c:list("v1", "Pod", ns, { labels = label_selector(match) }) or {}
   for _, p in ipairs(pods) do
-    if since and tostring(p.metadata.creationTimestamp or "") < since then goto next_pod end
+    if counts and not counts(p) then goto next_pod end
     for _, cs in ipairs((p.status or {}).containerStatuses or {}) do
       local w = cs.state and cs.state.waiting
       if w and BAD_WAITING[w.reason] then
@@ -363,11 +381,12 @@ function M.wait(c, o, opts)
     if not cur then return nil, err end
     local done, why = ready(o, cur)
     if done then return true end
+    local counts = rollout_pods(o, cur, opts.since)
     if done == false then
-      local pod = failing_pod(c, ns, match, opts.since)
+      local pod = failing_pod(c, ns, match, counts)
       return nil, why .. (pod and ("\n  " .. pod) or "")
     end
-    local bad = failing_pod(c, ns, match, opts.since)
+    local bad = failing_pod(c, ns, match, counts)
     if bad then return nil, bad end
     if time.monotonic() > deadline then
       return nil, format("%s %s/%s is not ready after %d s", o.kind, ns, name, opts.timeout or 300)
