@@ -104,9 +104,8 @@ end
 -- checks are listed with an `error` field rather than dropped.
 function M.info(dir, opts)
   check_string(dir, "dir", 2)
-  local p = io.popen("find '" .. dir:gsub("'", "'\\''") .. "' -maxdepth 1 -name '*.bars' -type f 2>/dev/null | LC_ALL=C sort")
   local out = {}
-  for path in p:lines() do
+  for _, path in ipairs(require("alluse.fs").files(dir, { maxdepth = 1, names = { "*.bars" } })) do
     local entry, err = M.read_info(path)
     if entry and opts and opts.verify then
       local s, verr = M.open(path, { verify = true })
@@ -114,10 +113,7 @@ function M.info(dir, opts)
     end
     out[#out + 1] = entry or { path = path, error = err }
   end
-  p:close()
-  local f = io.open(dir .. "/.", "r")
-  if not f then return nil, dir .. ": no such folder" end
-  f:close()
+  if not require("alluse.fs").is_dir(dir) then return nil, dir .. ": no such folder" end
   return out
 end
 

@@ -562,4 +562,12 @@ function M.who()
   return user .. "@" .. require("alluse.core.host").hostname()
 end
 
+-- A row of the audit trail (append-only): now, who (user@host), what was done, its
+-- outcome and a detail (text; a table is written as JSON).
+function DB:audit(what, outcome, detail)
+  if type(detail) == "table" then detail = require("alluse.json").encode(detail, { sorted = true }) end
+  return self:exec("INSERT INTO audit (at, who, what, outcome, detail) VALUES (?, ?, ?, ?, ?)",
+    require("alluse.time").now(), M.who(), what, outcome, detail)
+end
+
 return M

@@ -9,19 +9,11 @@ local USAGE = "alluse backtest STRATEGY.lua --data FILE|DIR|SYMBOL=FILE|SYMBOL[:
 
 -- ---- loading data ----
 
-local function is_dir(path)
-  local f = io.open(path .. "/.", "r")
-  if f then f:close() return true end
-  return false
-end
+local fs = require("alluse.fs")
+local is_dir = fs.is_dir
 
 local function list_dir(dir)
-  local p = io.popen("find '" .. dir:gsub("'", "'\\''")
-    .. "' -maxdepth 1 -type f \\( -name '*.csv' -o -name '*.bars' \\) 2>/dev/null | LC_ALL=C sort")
-  local out = {}
-  for path in p:lines() do out[#out + 1] = path end
-  p:close()
-  return out
+  return fs.files(dir, { maxdepth = 1, names = { "*.csv", "*.bars" } })
 end
 
 -- SYMBOL[:TF] from the database's bars table: every timeframe it holds for the symbol
@@ -287,10 +279,7 @@ local function hash_files(paths)
       list = {}
       parts[#parts + 1] = p.source .. "\0" .. series_hash(p.series)
     elseif is_dir(p) then
-      list = {}
-      local h = io.popen("find '" .. p:gsub("'", "'\\''") .. "' -type f -name '*.lua' 2>/dev/null | LC_ALL=C sort")
-      for f in h:lines() do list[#list + 1] = f end
-      h:close()
+      list = fs.files(p, { names = { "*.lua" } })
     end
     for _, f in ipairs(list) do
       local fh = io.open(f, "rb")

@@ -33,7 +33,7 @@ local function import(opts, files)
     local ok, why = pcall(require("alluse.series").parse_timeframe, opts.timeframe)
     if not ok then flags.usage_error("--timeframe: " .. tostring(why):gsub("^.-:%d+: ", "")) end
   end
-  if opts.store then os.execute("mkdir -p '" .. opts.store:gsub("'", "'\\''") .. "'") end
+  if opts.store then require("alluse.fs").mkdir_p(opts.store) end
   local db
   if opts.db then
     local err

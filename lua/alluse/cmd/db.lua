@@ -24,11 +24,9 @@ local function migrate(opts)
     return 1
   end
   -- Who changed the schema, and when: the audit trail (append-only).
-  local who = require("alluse.store").who()
   local versions = {}
   for _, v in ipairs(applied) do versions[#versions + 1] = tostring(v) end
-  local aok, aerr = db:exec("INSERT INTO audit (at, who, what, outcome, detail) VALUES (?, ?, ?, ?, ?)",
-    require("alluse.time").now(), who, "db migrate", #applied > 0 and "applied" or "current",
+  local aok, aerr = db:audit("db migrate", #applied > 0 and "applied" or "current",
     #applied > 0 and ("versions " .. table.concat(versions, ", ")) or ("version " .. schema.latest))
   if not aok then
     io.stderr:write("db migrate: the schema is migrated, but the audit row failed: ", tostring(aerr), "\n")

@@ -2,17 +2,13 @@
 -- A folder means every test_*.lua below it, in sorted order.  Exit 1 on any failure.
 local flags = require("alluse.flags")
 
+local fs = require("alluse.fs")
+
 local function list_dir(dir, out)
-  local p = io.popen("find '" .. dir:gsub("'", "'\\''") .. "' -type f -name 'test_*.lua' | LC_ALL=C sort")
-  for line in p:lines() do out[#out + 1] = line end
-  p:close()
+  for _, f in ipairs(fs.files(dir, { names = { "test_*.lua" } })) do out[#out + 1] = f end
 end
 
-local function is_dir(path)
-  local f = io.open(path .. "/.", "r")
-  if f then f:close() return true end
-  return false
-end
+local is_dir = fs.is_dir
 
 local function is_file(path)
   local f = io.open(path, "r")

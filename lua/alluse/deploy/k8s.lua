@@ -238,8 +238,7 @@ end
 -- relative path -> content, in a stable order.  Only regular files; dotfiles skipped.
 function M.read_files(root, pattern)
   local out = {}
-  local p = io.popen("find '" .. root:gsub("'", "'\\''") .. "' -type f ! -name '.*' 2>/dev/null | LC_ALL=C sort")
-  for path in p:lines() do
+  for _, path in ipairs(require("alluse.fs").files(root, { hidden = false })) do
     local rel = path == root and path:match("([^/]+)$") or path:sub(#root + 2)
     if not pattern or rel:match(pattern) then
       local f = assert(io.open(path, "rb"))
@@ -247,7 +246,6 @@ function M.read_files(root, pattern)
       f:close()
     end
   end
-  p:close()
   if next(out) == nil then fail("k8s.read_files: no files under '%s'", root) end
   return out
 end

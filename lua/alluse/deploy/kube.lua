@@ -178,9 +178,10 @@ local STATUS_CODES = { [401] = "EUNAUTHORIZED", [403] = "EFORBIDDEN", [404] = "E
   [422] = "EINVALID" }
 
 -- method, path (with query), body (table: JSON; string: as is), content_type ->
--- decoded body, status | nil, message, code, status.
-function Client:request(method, path, body, content_type)
-  local headers = { Accept = "application/json" }
+-- decoded body, status | nil, message, code, status.  accept: another media type
+-- (a pod's /metrics through the API server's proxy): the body comes back as text.
+function Client:request(method, path, body, content_type, accept)
+  local headers = { Accept = accept or "application/json" }
   local token = self.token
   if not token and self.token_file then
     local t, terr = read_file(self.token_file)
@@ -197,6 +198,7 @@ function Client:request(method, path, body, content_type)
     key_pem = self.key_pem, cert_file = self.cert_file, key_file = self.key_file,
     retries = (method == "GET" or method == "DELETE" or method == "PUT") and 2 or 0 }
   if not res then return nil, format("kubernetes: %s %s: %s", method, path, tostring(err)), code end
+  if accept and res.status >= 200 and res.status < 300 then return res.body, res.status end
   local doc = res.body ~= "" and json.decode(res.body) or nil
   if res.status >= 200 and res.status < 300 then return doc or {}, res.status end
   local msg = type(doc) == "table" and doc.message or res.body:sub(1, 200)

@@ -247,10 +247,11 @@ function M.guard(c, objs)
       for _, p in ipairs(pods) do
         if (p.status or {}).phase == "Running" then
           local path = format("/api/v1/namespaces/%s/pods/%s:%d/proxy/metrics", ns, p.metadata.name, http_port(o))
-          local text, perr = M.raw_get(c, path)
+          local text, perr = c:request("GET", path, nil, nil, "text/plain")
           if not text then
             problems[#problems + 1] = format("pod %s/%s: could not read its /metrics (%s)", ns, p.metadata.name, tostring(perr))
           else
+            text = "\n" .. text -- every sample line, the first too, follows a newline
             for labels, v in text:gmatch("\nalluse_strategy_halted({[^}]*}) (%S+)") do
               if tonumber(v) == 1 then problems[#problems + 1] = format("pod %s/%s: its strategy is halted %s", ns, p.metadata.name, labels) end
             end
@@ -268,24 +269,6 @@ function M.guard(c, objs)
     return nil, "refusing to deploy (--force overrides):\n  " .. table.concat(problems, "\n  "), "EGUARD"
   end
   return true
-end
-
--- A GET whose answer is not JSON (a pod's /metrics through the proxy).
-function M.raw_get(c, path)
-  local http = require("alluse.http")
-  local headers = { Accept = "text/plain" }
-  local token = c.token
-  if not token and c.token_file then
-    local f = io.open(c.token_file)
-    token = f and f:read("*a"):match("^%s*(.-)%s*$")
-    if f then f:close() end
-  end
-  if token then headers.Authorization = "Bearer " .. token end
-  local res, err = http.request { url = c.server .. path, headers = headers, timeout = c.timeout, ca_file = c.ca_file,
-    ca_pem = c.ca_pem, cert_pem = c.cert_pem, key_pem = c.key_pem, cert_file = c.cert_file, key_file = c.key_file }
-  if not res then return nil, err end
-  if res.status ~= 200 then return nil, "HTTP " .. res.status end
-  return "\n" .. res.body
 end
 
 -- ---- waiting for rollouts ----

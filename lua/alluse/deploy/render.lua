@@ -179,9 +179,11 @@ end
 function M.write(objs, dir, fmt)
   fmt = fmt or "yaml"
   local ext = fmt == "json" and "json" or "yaml"
-  os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "'")
-  local p = io.popen("ls -1 '" .. dir:gsub("'", "'\\''") .. "' 2>/dev/null")
-  for name in p:lines() do
+  local fs = require("alluse.fs")
+  local made, merr = fs.mkdir_p(dir)
+  if not made then return nil, merr end
+  for _, path in ipairs(fs.files(dir, { maxdepth = 1 })) do
+    local name = path:match("([^/]*)$")
     -- ours: NNN-kind-....yaml|json (YAML ones start with HEADER), kustomization.yaml
     local numbered = name:match("^%d%d%d%-.+%.ya?ml$") or name:match("^%d%d%d%-.+%.json$")
     if numbered or name == "kustomization.yaml" then
@@ -191,7 +193,6 @@ function M.write(objs, dir, fmt)
       if head == HEADER or name:match("%.json$") then os.remove(dir .. "/" .. name) end
     end
   end
-  p:close()
   local files = {}
   for i, o in ipairs(objs) do
     local name = M.file_name(i, o, ext)

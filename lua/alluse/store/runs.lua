@@ -180,16 +180,21 @@ local function order_row(id, eng, k)
     tonumber(o.updated) }
 end
 
+-- The first order from k on that is not final yet (every order before it is written
+-- for good): where the next flush starts rewriting orders.
+local function first_open_from(eng, k)
+  local n = eng:norders()
+  while k <= n and FINAL[oms.name("status", eng:order_at(k).status)] do k = k + 1 end
+  return k
+end
+
 -- The rows a flush writes, taken from the engine since the last flush.
 function Rec:_collect(eng, events_done)
   local id = self.id
   local orders = {}
   local n = eng:norders()
   for k = self.first_open, n do orders[#orders + 1] = order_row(id, eng, k) end
-  local first_open = self.first_open
-  while first_open <= n and FINAL[oms.name("status", eng:order_at(first_open).status)] do
-    first_open = first_open + 1
-  end
+  local first_open = first_open_from(eng, self.first_open)
   local ledger = {}
   for _, a in ipairs(eng.accounts) do
     local ptr = a.ptr
@@ -450,11 +455,7 @@ function Rec:_shadow_at(eng, pos)
   local ok, err = self:_verify(eng, cp)
   if not ok then return nil, "resume: " .. err end
   -- Everything so far is in the store: the bookmarks move to the present.
-  local first_open, n = 1, eng:norders()
-  while first_open <= n and FINAL[oms.name("status", eng:order_at(first_open).status)] do
-    first_open = first_open + 1
-  end
-  self.first_open = first_open
+  self.first_open = first_open_from(eng, 1)
   local total = 0
   for _, a in ipairs(eng.accounts) do
     self.ledger_done[a.name], self.eq_done[a.name] = tonumber(a.ptr.nledger), #a.eq_dates

@@ -19,11 +19,6 @@ local null = json.null
 
 local M = {}
 
-local function audit(db, what, outcome, detail)
-  return db:exec("INSERT INTO audit (at, who, what, outcome, detail) VALUES (?, ?, ?, ?, ?)", time.now(), require("alluse.store").who(), what,
-    outcome, json.encode(detail, { sorted = true }))
-end
-
 -- PostgreSQL: the session's advisory lock, held by this connection until it closes.
 -- True when this process may run the session (and, on PostgreSQL, holds the lock).
 local function lock(db, name)
@@ -81,7 +76,7 @@ function M.claim(db, spec)
     local uok, uerr, ucode = db:exec("UPDATE runs SET status = 'running', host = ?, pid = ?, ended_at = NULL, "
       .. "error = NULL WHERE id = ?", h.hostname(), h.pid(), id)
     if not uok then return nil, uerr, ucode end
-    return audit(db, "session resume", "resumed", { session = name, run = id, was = run.status })
+    return db:audit("session resume", "resumed", { session = name, run = id, was = run.status })
   end)
   if not ok then return nil, err, code end
   local rows
@@ -102,7 +97,7 @@ function M.command(db, run_id, pos, command, source)
     local ok, ierr, icode = db:exec("INSERT INTO run_commands (run_id, seq, pos, command, source, at) VALUES (?, ?, ?, ?, ?, ?)",
       run_id, tonumber(row.seq), pos, command, source, time.now())
     if not ok then return nil, ierr, icode end
-    return audit(db, command, "done", { run = run_id, pos = pos, source = source })
+    return db:audit(command, "done", { run = run_id, pos = pos, source = source })
   end)
 end
 
