@@ -157,6 +157,13 @@ like "$out" "rolled back to revision [0-9]+" "... and rolls back to the last goo
 k8s_ctl POST auto '{"delayMs": 150}' > /dev/null
 k8s_req GET /apis/apps/v1/namespaces/alluse-dev/statefulsets/alluse-gen
 like "$(k8s_jq 'o["spec"]["template"]["spec"]["containers"][0]["image"]')" "localhost/alluse:2" "the StatefulSet runs the previous image again"
+# an image that cannot be pulled fails the same way
+k8s_ctl POST auto '{"delayMs": 150, "fail": {"image=localhost/alluse:404": "imagepull"}}' > /dev/null
+out=$(dep --apply --image localhost/alluse:404 2>&1); rc=$?
+is "$rc" 1 "a pod in ImagePullBackOff: --apply fails"
+like "$out" "container alluse is in ImagePullBackOff" "... naming the state"
+like "$out" "rolled back to revision [0-9]+" "... and rolls back"
+k8s_ctl POST auto '{"delayMs": 150}' > /dev/null
 
 # ---- history and --rollback N ----
 out=$(dep --history 2>&1); rc=$?
@@ -174,7 +181,48 @@ like "$(dep --history | tail -1)" "applied .*localhost/alluse:1 \\(rollback to 1
 out=$(dep --rollback 99 2>&1); is $? 1 "--rollback of a revision that does not exist"
 like "$out" "no revision 99" "... says so"
 
-# ---- credentials: a client certificate; in-cluster ----
+# ---- credentials: KUBECONFIG, ~/.kube/config, files instead of data, a client certificate; in-cluster ----
+diff_ok() { [ "$1" = 0 ] || [ "$1" = 2 ]; echo $?; }
+mkdir -p "$tmp/empty-home"
+out=$(HOME="$tmp/empty-home" KUBECONFIG="$K8STEST_KUBECONFIG" "$ALLUSE" deploy "$FLEET" --env dev --diff --image localhost/alluse:1 2>&1)
+ok "$(diff_ok $?)" "KUBECONFIG names the kubeconfig when --kubeconfig is not given"
+mkdir -p "$tmp/kh/.kube" && cp "$K8STEST_KUBECONFIG" "$tmp/kh/.kube/config"
+out=$(env -u KUBECONFIG HOME="$tmp/kh" "$ALLUSE" deploy "$FLEET" --env dev --diff --image localhost/alluse:1 2>&1)
+ok "$(diff_ok $?)" "without either, ~/.kube/config"
+# the CA, a token and a client certificate as files, relative to the kubeconfig's folder
+mkdir -p "$tmp/kf/certs"
+cp "$K8STEST_CA" "$tmp/kf/certs/ca.crt"; cp "$K8STEST_CLIENT_CERT" "$tmp/kf/certs/client.crt"
+cp "$K8STEST_CLIENT_KEY" "$tmp/kf/certs/client.key"; printf '%s\n' "$K8STEST_TOKEN" > "$tmp/kf/certs/token"
+cat > "$tmp/kf/config" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: fake
+  cluster:
+    server: $K8STEST_URL
+    certificate-authority: certs/ca.crt
+users:
+- name: by-token-file
+  user:
+    tokenFile: certs/token
+- name: by-cert-files
+  user:
+    client-certificate: certs/client.crt
+    client-key: certs/client.key
+contexts:
+- name: tf
+  context: {cluster: fake, user: by-token-file}
+- name: cf
+  context: {cluster: fake, user: by-cert-files}
+current-context: tf
+KC
+k8s_ctl DELETE log > /dev/null
+out=$("$ALLUSE" deploy "$FLEET" --env dev --kubeconfig "$tmp/kf/config" --diff --image localhost/alluse:1 2>&1)
+ok "$(diff_ok $?)" "certificate-authority and tokenFile as files (relative to the kubeconfig)"
+like "$(k8s_ctl GET log | tail -c 600)" '"auth": "token"' "... the server saw the token"
+out=$("$ALLUSE" deploy "$FLEET" --env dev --kubeconfig "$tmp/kf/config" --context cf --diff --image localhost/alluse:1 2>&1)
+ok "$(diff_ok $?)" "client-certificate and client-key as files"
+like "$(k8s_ctl GET log | tail -c 600)" '"auth": "cert:alluse-test"' "... the server saw the certificate"
 out=$("$ALLUSE" deploy "$FLEET" --env dev "${KC[@]}" --context fake-cert --diff --image localhost/alluse:1 2>&1); rc=$?
 ok "$([ $rc = 0 ] || [ $rc = 2 ]; echo $?)" "--context with a client certificate works (exit $rc)"
 like "$(k8s_ctl GET log | tail -c 2000)" '"auth": "cert:alluse-test"' "... the server saw the certificate"

@@ -78,6 +78,17 @@ t.like(err_of(function() return k8s.cron_job { name = "r", namespace = "n", sche
 t.like(err_of(function() return k8s.prometheus_rule { name = "r", namespace = "n", groups = { { name = "g", rules = { {} } } } } end),
   "needs alert %(or record%) and expr", "a rule without an expression")
 
+-- any other kind: k8s.object, checked for what every object needs
+local raw = k8s.object { apiVersion = "autoscaling/v2", kind = "HorizontalPodAutoscaler",
+  metadata = { name = "alluse", namespace = "n", labels = { a = "b" } }, spec = { maxReplicas = 1 } }
+t.is(raw.kind .. " " .. raw.spec.maxReplicas, "HorizontalPodAutoscaler 1", "k8s.object returns the object as given")
+t.like(err_of(function() local o = k8s.object { kind = "X", metadata = { name = "x" } } return o end),
+  "apiVersion and kind are required", "k8s.object without apiVersion")
+t.like(err_of(function() local o = k8s.object { apiVersion = "v1", kind = "X", metadata = { name = "Bad Name" } } return o end),
+  "name 'Bad Name' is not a valid Kubernetes name", "k8s.object with a bad name")
+t.like(err_of(function() local o = k8s.object { apiVersion = "v1", kind = "X", metadata = { name = "x", labels = { a = "b c" } } } return o end),
+  "invalid value 'b c'", "k8s.object with a bad label")
+
 -- apply order
 local order = {}
 for _, o in ipairs(k8s.sort({ sts, k8s.job { name = "m", namespace = "n", containers = { c } }, cm1,
